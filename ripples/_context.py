@@ -1,0 +1,124 @@
+"""Which browser visitor the current request belongs to.
+
+The binding lives in a ContextVar, not on the client: one client is shared by
+every worker thread and coroutine, so a plain attribute would leak one
+request's visitor onto another request's events. Copied contexts (threads
+started by asgiref or anyio, ``contextvars.copy_context()``) see the same
+binding object, which is how the integrations learn that a request tracked
+something and which senders to wake after the response.
+"""
+
+from __future__ import annotations
+
+import re
+from contextvars import ContextVar, Token
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Mapping, Optional
+
+if TYPE_CHECKING:
+    from ._sender import Sender
+
+#: First-party cookie the Ripples browser script writes on every page view.
+VISITOR_COOKIE = "_rpl_vid"
+
+_UUID_RE = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+def normalize_visitor_id(value: Any) -> str | None:
+    """Return ``value`` as a lowercase UUID string, or None when it is not one.
+
+    The API stores visitor ids in a UUID column, so one malformed value would
+    make it refuse a whole batch; cookies are user-controlled, so never trust them.
+    """
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    value = value.strip().strip('"').strip()
+    if len(value) == 36 and _UUID_RE.fullmatch(value):
+        return value.lower()
+    return None
+
+
+def visitor_id_from_cookies(cookies: Mapping[str, str]) -> str | None:
+    """The visitor id from a request's cookies (``request.COOKIES``, ``request.cookies``).
+
+    Returns None when the cookie is absent or malformed.
+    """
+    try:
+        return normalize_visitor_id(cookies.get(VISITOR_COOKIE))
+    except Exception:  # a hostile mapping must not break the request
+        return None
+
+
+class VisitorBinding:
+    """A visitor bound to the current context, usable as a (re-enterable) context manager.
+
+    Integrations create one per request with :func:`bind_visitor`, enter it
+    around the view and again around each chunk of a streamed body, then call
+    :meth:`flush_soon` once the response is sent.
+    """
+
+    __slots__ = ("_senders", "_tokens", "visitor_id")
+
+    def __init__(self, visitor_id: str | None) -> None:
+        self.visitor_id = visitor_id
+        self._tokens: list[Token[Optional[VisitorBinding]]] = []
+        self._senders: set[Sender] = set()
+
+    def __repr__(self) -> str:
+        return f"<VisitorBinding visitor_id={self.visitor_id!r} tracked={self.tracked}>"
+
+    def __enter__(self) -> VisitorBinding:
+        self._tokens.append(_current.set(self))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        token = self._tokens.pop()
+        try:
+            _current.reset(token)
+        except ValueError:  # exited in another context than entered: unbind there
+            _current.set(None)
+
+    @property
+    def tracked(self) -> bool:
+        """True once any client queued an event while this binding was current."""
+        return bool(self._senders)
+
+    def flush_soon(self) -> None:
+        """Ask every sender that got an event under this binding to send now.
+
+        Never blocks and never raises: the senders do the I/O on their own
+        threads, so this is safe at the end of a request and inside an event loop.
+        """
+        if not self._senders:
+            return
+        senders, self._senders = self._senders, set()
+        for sender in senders:
+            sender.wake()
+
+    def _saw(self, sender: Sender) -> None:
+        self._senders.add(sender)
+
+
+_current: ContextVar[VisitorBinding | None] = ContextVar("ripples_visitor", default=None)
+
+
+def current_binding() -> VisitorBinding | None:
+    return _current.get()
+
+
+def bind_visitor(visitor_id: str | None) -> VisitorBinding:
+    """Create a binding for ``visitor_id`` (malformed or None: no visitor); enter it with ``with``."""
+    return VisitorBinding(normalize_visitor_id(visitor_id))
+
+
+def set_visitor_id(visitor_id: str | None) -> None:
+    """Bind the visitor for the rest of the current context (the 0.1.x API).
+
+    Prefer ``with bind_visitor(...)``, which restores the previous state on exit.
+    """
+    _current.set(VisitorBinding(normalize_visitor_id(visitor_id)))

@@ -1,0 +1,54 @@
+"""The exceptions the SDK raises or reports.
+
+    RipplesError                    base class; ``status_code`` is set for HTTP errors
+    ├── RipplesValidationError      bad input, raised by the tracking call itself (also a ValueError)
+    ├── RipplesAPIError             the API refused or failed a batch; reported, never raised
+    └── RipplesBufferOverflowError  events dropped because the buffer was full; reported, never raised
+
+Only ``RipplesValidationError`` (and ``RipplesError`` for a missing key) is ever
+raised into application code. Delivery problems go to ``on_error`` and the
+``ripples`` logger, because an analytics outage must never break a request.
+"""
+
+from __future__ import annotations
+
+
+class RipplesError(Exception):
+    """Base class of every error from the Ripples SDK."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class RipplesValidationError(RipplesError, ValueError):
+    """A tracking call got an argument that cannot be sent; nothing was queued."""
+
+
+class RipplesAPIError(RipplesError):
+    """A batch was refused by the API or could not be delivered.
+
+    ``status_code`` is the HTTP status (``None`` for timeouts and connection
+    errors), ``events`` the number of events concerned, and ``retryable`` says
+    whether they were kept in the buffer for a later attempt.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        status_code: int | None = None,
+        *,
+        events: int = 0,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message, status_code)
+        self.events = events
+        self.retryable = retryable
+
+
+class RipplesBufferOverflowError(RipplesError):
+    """The in-memory buffer was full, so the ``dropped`` oldest events were discarded."""
+
+    def __init__(self, message: str, dropped: int) -> None:
+        super().__init__(message)
+        self.dropped = dropped

@@ -1,0 +1,216 @@
+"""Turning tracking calls into wire events, and refusing bad input at the call site.
+
+Everything here runs in the caller's thread, so the common case (plain str,
+int and float values) is a tight loop; anything richer (Decimal, datetime,
+UUID, enums, containers) takes a slower path that converts it to JSON types.
+A value that cannot become JSON raises :class:`RipplesValidationError` naming
+the argument, and nothing is queued: one bad event must never poison a batch.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import numbers
+import time
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from ._errors import RipplesValidationError
+
+SUBSCRIPTION_STATUSES = frozenset({"active", "canceled", "past_due", "trialing", "paused"})
+BILLING_INTERVALS = frozenset({"month", "year", "week", "day"})
+
+#: Keywords every tracking call accepts that are not custom properties.
+VISITOR_KEYWORDS = ("ripples_visitor_id", "visitor_id", "$visitor_id")
+
+_MAX_DEPTH = 20
+_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
+
+
+def user_id_arg(method: str, user_id: Any) -> str:
+    if type(user_id) is str:
+        if user_id and not user_id.isspace():
+            return user_id
+    elif isinstance(user_id, int) and not isinstance(user_id, bool):
+        return str(user_id)
+    raise RipplesValidationError(
+        f"{method}(): user_id must be a non-empty string (or an int), got {user_id!r}"
+    )
+
+
+def name_arg(method: str, argument: str, value: Any) -> str:
+    if type(value) is str and value and not value.isspace():
+        return value
+    raise RipplesValidationError(
+        f"{method}(): {argument} must be a non-empty string, got {value!r}"
+    )
+
+
+def amount_arg(method: str, argument: str, amount: Any) -> float | int:
+    """A finite real number as a JSON number; Decimal (Django money fields) included."""
+    kind = type(amount)
+    if kind is int:
+        return amount  # type: ignore[no-any-return]
+    if kind is float:
+        if math.isfinite(amount):
+            return amount  # type: ignore[no-any-return]
+    elif isinstance(amount, Decimal):
+        if amount.is_finite():
+            return float(amount)
+    elif isinstance(amount, numbers.Real) and not isinstance(amount, bool):
+        value = float(amount)
+        if math.isfinite(value):
+            return int(amount) if isinstance(amount, numbers.Integral) else value
+    raise RipplesValidationError(
+        f"{method}(): {argument} must be a finite number (int, float or Decimal), got {amount!r}"
+    )
+
+
+def timestamp_arg(method: str, timestamp: Any) -> float:
+    """Seconds since the epoch; naive datetimes are UTC, strings are ISO 8601."""
+    if timestamp is None:
+        return time.time()
+    value = timestamp
+    if isinstance(value, str):
+        text = value.strip()
+        if text[-1:] in ("Z", "z"):
+            text = text[:-1] + "+00:00"
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise RipplesValidationError(
+                f"{method}(): timestamp {timestamp!r} is not an ISO 8601 date-time"
+            ) from None
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc)
+        return calendar.timegm(value.timetuple()) + value.microsecond / 1e6
+    if isinstance(value, date):
+        return float(calendar.timegm(value.timetuple()))
+    raise RipplesValidationError(
+        f"{method}(): timestamp must be a datetime, a date or an ISO 8601 string, "
+        f"got {type(timestamp).__name__}"
+    )
+
+
+def properties_arg(method: str, attributes: dict[str, Any]) -> dict[str, Any]:
+    """Check custom properties, converting rich values to JSON types.
+
+    Returns ``attributes`` itself when every value is already plain JSON,
+    which is the common case and costs one type check per value.
+    """
+    for key, value in attributes.items():
+        if key[:1] == "$":
+            raise RipplesValidationError(
+                f"{method}(): custom property {key!r} may not start with '$' "
+                "(system fields are set by the SDK)"
+            )
+        kind = type(value)
+        if kind in _PLAIN_TYPES or (kind is float and math.isfinite(value)):
+            continue
+        return {k: _json_value(method, k, v, 0) for k, v in attributes.items()}
+    return attributes
+
+
+def _json_value(method: str, path: str, value: Any, depth: int) -> Any:
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
+        return value
+    if depth > _MAX_DEPTH:
+        raise RipplesValidationError(f"{method}(): property {path!r} is nested too deeply")
+    if isinstance(value, Enum):
+        return _json_value(method, path, value.value, depth + 1)
+    if isinstance(value, (str, bool)):
+        return str(value) if isinstance(value, str) else bool(value)
+    if isinstance(value, float) or isinstance(value, Decimal):
+        if (isinstance(value, float) and math.isfinite(value)) or (
+            isinstance(value, Decimal) and value.is_finite()
+        ):
+            return float(value)
+        raise RipplesValidationError(
+            f"{method}(): property {path!r} must be a finite number, got {value!r}"
+        )
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if math.isfinite(number):
+            return number
+        raise RipplesValidationError(
+            f"{method}(): property {path!r} must be a finite number, got {value!r}"
+        )
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, dict):
+        result = {}
+        for key, item in value.items():
+            if not isinstance(key, (str, int, float, bool)) or isinstance(key, Enum):
+                raise RipplesValidationError(
+                    f"{method}(): property {path!r} has a key of type {type(key).__name__}; "
+                    "JSON objects need string keys"
+                )
+            result[str(key)] = _json_value(method, f"{path}.{key}", item, depth + 1)
+        return result
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_json_value(method, f"{path}[{i}]", item, depth + 1) for i, item in enumerate(value)]
+    raise RipplesValidationError(
+        f"{method}(): property {path!r} has a value of type {type(value).__name__}, "
+        "which cannot be sent as JSON"
+    )
+
+
+def subscription_fields(
+    subscription_id: Any,
+    status: Any,
+    amount: Any,
+    interval: Any,
+    attributes: dict[str, Any],
+) -> dict[str, Any]:
+    """The custom fields of a subscription event, in the 0.1.x wire format.
+
+    Pops ``name``/``plan``, ``currency`` and ``interval_count`` from ``attributes``.
+    """
+    method = "subscription"
+    sub_id = name_arg(method, "subscription_id", str(subscription_id) if isinstance(
+        subscription_id, int) and not isinstance(subscription_id, bool) else subscription_id)
+    if status not in SUBSCRIPTION_STATUSES:
+        raise RipplesValidationError(
+            f"subscription(): status must be one of {sorted(SUBSCRIPTION_STATUSES)}, got {status!r}"
+        )
+    if interval not in BILLING_INTERVALS:
+        raise RipplesValidationError(
+            f"subscription(): interval must be one of {sorted(BILLING_INTERVALS)}, got {interval!r}"
+        )
+    per_cycle = amount_arg(method, "amount", amount)
+    if per_cycle < 0:
+        raise RipplesValidationError(f"subscription(): amount must not be negative, got {amount!r}")
+    cents = round(Decimal(str(amount)) * 100) if isinstance(amount, (Decimal, float)) else round(
+        per_cycle * 100)
+    count = attributes.pop("interval_count", 1)
+    if type(count) is not int or count < 1:
+        raise RipplesValidationError(
+            f"subscription(): interval_count must be a positive int, got {count!r}"
+        )
+    name = attributes.pop("name", None)
+    plan = attributes.pop("plan", None)
+    currency = attributes.pop("currency", None)
+    fields: dict[str, Any] = {
+        "$amount": 0,
+        "subscription_id": sub_id,
+        "subscription_status": status,
+        "subscription_amount": str(cents),
+        "billing_interval": interval,
+        "billing_interval_count": str(count),
+    }
+    if currency is not None:
+        fields["currency"] = name_arg(method, "currency", currency)
+    plan_name = name if name is not None else plan
+    if plan_name is not None:
+        fields["$name"] = name_arg(method, "name", plan_name)
+    return fields

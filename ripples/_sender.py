@@ -1,0 +1,507 @@
+"""The background sender: a bounded buffer, batching, retries, flush watermarks.
+
+Tracking calls only append to a deque under a lock; one daemon thread per
+sender turns the buffer into batches and posts them. The rules that keep the
+promise "never slow the app, never lose or duplicate a revenue event":
+
+- The caller's thread never does network I/O, and the lock is never held
+  while calling user code, logging or sending.
+- ``$event_id`` is set once, the first time an event is taken for sending,
+  so every retry of it carries the same id and the API de-duplicates.
+- A transient failure (timeout, connection error, 408, 429, 5xx) is retried
+  with exponential backoff and jitter, honouring ``Retry-After``; when the
+  retries are spent the batch goes back to the *front* of the buffer and the
+  sender backs off, so an outage loses nothing that fits in the buffer.
+- A batch refused with a 4xx is split in halves until the culprit event is
+  alone; only that event is dropped (and reported).
+- The buffer is bounded: when full, the oldest event is dropped and the drop
+  is counted and reported from the sender thread.
+- ``flush()`` waits for a watermark (events queued before the call), never for
+  "an empty queue", which under steady traffic would never come.
+- After ``fork()`` the child gets fresh locks, an empty buffer and no thread:
+  the parent's events are the parent's to send.
+- At interpreter exit no thread is started (Python 3.12+ refuses); a live
+  thread is asked to drain, otherwise the exiting thread drains, both with a
+  deadline so a hanging API never hangs the exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import random
+import threading
+import time
+import weakref
+from collections import deque
+from typing import Any, Callable, NamedTuple, Optional
+
+from ._errors import RipplesAPIError, RipplesBufferOverflowError, RipplesError
+from ._transport import HttpTransport, TransientError, Transport
+from ._version import __version__
+
+logger = logging.getLogger("ripples")
+
+ErrorCallback = Optional[Callable[[Exception], None]]
+#: A queued event: its wire dict (system fields completed when first sent),
+#: its time as epoch seconds, and the on_error of the client that made it.
+Item = tuple[dict[str, Any], float, ErrorCallback]
+
+_SDK_FIELDS = {"$sdk_name": "python", "$sdk_version": __version__, "$platform": "server"}
+_IDLE_EXIT_SECONDS = 30.0
+_BASE_BACKOFF = 0.25
+_MAX_BACKOFF = 30.0
+
+
+class SenderConfig(NamedTuple):
+    """Everything that decides how events are sent; equal configs share a sender."""
+
+    secret_key: str
+    base_url: str
+    timeout: float
+    connect_timeout: float
+    max_queue_size: int
+    max_batch_size: int
+    max_buffer_size: int
+    max_retries: int
+    flush_interval: float
+    shutdown_timeout: float
+
+
+def new_event_id() -> str:
+    """A random (version 4) UUID string, lowercase: cheaper than ``str(uuid.uuid4())``."""
+    h = os.urandom(16).hex()
+    return (
+        f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
+    )
+
+
+_last_second = -1
+_last_stamp = ""
+
+
+def format_sent_at(ts: float) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ`` for an epoch time; consecutive events share the string."""
+    global _last_second, _last_stamp
+    second = int(ts // 1)
+    if second != _last_second:
+        _last_stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+        _last_second = second
+    return _last_stamp
+
+
+def complete_event(data: dict[str, Any], ts: float) -> dict[str, Any]:
+    """Add the fields every event carries; idempotent, so retries keep their id."""
+    if "$event_id" not in data:
+        data["$event_id"] = new_event_id()
+        data["$sent_at"] = format_sent_at(ts)
+        data.update(_SDK_FIELDS)
+    return data
+
+
+def _report(exc: RipplesError, callbacks: set[ErrorCallback], level: int) -> None:
+    """Tell the ripples logger and every interested on_error; never raise."""
+    logger.log(level, "%s", exc)
+    for callback in callbacks:
+        if callback is None:
+            continue
+        try:
+            callback(exc)
+        except Exception:
+            logger.exception("ripples: the on_error callback raised")
+
+
+class Sender:
+    """A bounded buffer drained by one background thread (see the module docstring)."""
+
+    def __init__(self, config: SenderConfig, transport: Transport | None = None) -> None:
+        self.config = config
+        self._http: HttpTransport | None = None
+        if transport is None:
+            self._http = HttpTransport(config.base_url, config.secret_key)
+            transport = self._http.send
+        self._send = transport
+        self._timeout = (config.connect_timeout, config.timeout)
+        self._reset()
+        _all_senders.add(self)
+
+    def __repr__(self) -> str:
+        return f"<Sender base_url={self.config.base_url!r} queued={len(self._queue)}>"
+
+    def _reset(self) -> None:
+        """(Re)create all mutable state: at construction and in a forked child."""
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._wake_event = threading.Event()
+        self._queue: deque[Item] = deque()
+        self._enqueued = 0
+        self._resolved = 0
+        self._waiters: list[tuple[int, Callable[[bool], None]]] = []
+        self._dropped = 0
+        self._drop_callbacks: set[ErrorCallback] = set()
+        self._thread: threading.Thread | None = None
+        self._running = False
+        self._stopping = False
+        self._retry_at = 0.0
+        self._last_drop_report = 0.0
+        self._failures = 0
+
+    # -- called from application threads ---------------------------------
+
+    def put(self, data: dict[str, Any], ts: float, on_error: ErrorCallback) -> None:
+        with self._lock:
+            queue = self._queue
+            if len(queue) >= self.config.max_buffer_size:
+                dropped = queue.popleft()
+                self._dropped += 1
+                self._resolved += 1
+                self._drop_callbacks.add(dropped[2])
+            queue.append((data, ts, on_error))
+            self._enqueued += 1
+            if not self._running:
+                self._start_thread()
+            # Wake the thread only on crossings, so a full buffer during an
+            # outage does not turn every call into a wake-up.
+            wake = len(queue) == self.config.max_queue_size or self._dropped == 1
+        if wake:
+            self._wake_event.set()
+
+    def wake(self) -> None:
+        """Send what is queued now, from the sender thread; never blocks."""
+        with self._lock:
+            if not self._queue:
+                return
+            if not self._running:
+                self._start_thread()
+        self._wake_event.set()
+
+    def flush(self, timeout: float | None) -> bool:
+        """Wait until every event queued before the call was attempted; True if all delivered."""
+        done = threading.Event()
+        outcome: list[bool] = []
+
+        def release(ok: bool) -> None:
+            outcome.append(ok)
+            done.set()
+
+        if not self._add_waiter(release):
+            return not self._queue
+        if not self._running:
+            # No thread could be started (interpreter exit): do the work here.
+            self._drain_with_deadline(time.monotonic() + (timeout or self.config.shutdown_timeout))
+        done.wait(timeout)
+        return bool(outcome and outcome[0])
+
+    def add_waiter(self, release: Callable[[bool], None]) -> bool:
+        """Register ``release(ok)`` to be called once the current watermark is attempted."""
+        return self._add_waiter(release)
+
+    def _add_waiter(self, release: Callable[[bool], None]) -> bool:
+        with self._lock:
+            target = self._enqueued
+            if self._resolved >= target:
+                return False
+            if self._retry_at > time.monotonic() and not self._stopping:
+                # The API failed moments ago and we are backing off: do not make
+                # the caller wait out the outage; the events stay buffered.
+                return False
+            self._waiters.append((target, release))
+            if not self._running:
+                self._start_thread()
+        self._wake_event.set()
+        return True
+
+    def close(self, timeout: float) -> bool:
+        """Drain with a deadline, then let the thread exit. True if everything was delivered."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            self._stopping = True
+            thread = self._thread if self._running else None
+        self._wake_event.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if not self._running:
+            self._drain_with_deadline(deadline)
+        with self._lock:
+            self._stopping = False
+            delivered = not self._queue
+        if self._http is not None and not self._running:
+            self._http.close()
+        return delivered
+
+    def _start_thread(self) -> None:
+        """Start the sender thread; the caller holds ``self._lock``."""
+        thread = threading.Thread(target=self._run, name="ripples-sender", daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:
+            # Interpreter shutdown: the atexit drain (or flush) sends instead.
+            return
+        self._thread = thread
+        self._running = True
+
+    # -- the sender thread -------------------------------------------------
+
+    def _run(self) -> None:
+        idle_since = time.monotonic()
+        interval = self.config.flush_interval
+        try:
+            while True:
+                wait = interval
+                backoff_left = self._retry_at - time.monotonic()
+                if backoff_left > 0:
+                    wait = backoff_left
+                if self._dropped:
+                    wait = min(wait, 1.0)
+                self._wake_event.wait(wait)
+                self._wake_event.clear()
+                self._report_drops()
+                if self._stopping:
+                    self._drain_with_deadline(None)
+                    with self._lock:
+                        if self._stopping or not self._queue:
+                            self._running = False
+                            return
+                    continue
+                if self._retry_at > time.monotonic():
+                    continue  # backing off: only close() ends a backoff early
+                if self._queue:
+                    self._drain()
+                    idle_since = time.monotonic()
+                elif time.monotonic() - idle_since > _IDLE_EXIT_SECONDS:
+                    with self._lock:
+                        if not self._queue and not self._waiters:
+                            self._running = False
+                            return
+        except BaseException:  # pragma: no cover - a bug here must not go unnoticed
+            logger.exception("ripples: the sender thread crashed; events will be sent on flush")
+            with self._lock:
+                self._running = False
+            raise
+
+    def _drain_with_deadline(self, deadline: float | None) -> None:
+        """Drain from the calling thread (exit, close), within ``deadline``."""
+        if not self._send_lock.acquire(timeout=-1 if deadline is None else max(
+                0.0, deadline - time.monotonic())):
+            return
+        try:
+            self._drain_locked(deadline)
+        finally:
+            self._send_lock.release()
+        self._report_drops(force=True)
+
+    def _drain(self) -> None:
+        with self._send_lock:
+            self._drain_locked(None)
+
+    def _drain_locked(self, deadline: float | None) -> None:
+        """Send everything queued, batch by batch; stop at the first batch that stays failed."""
+        while True:
+            with self._lock:
+                if not self._queue:
+                    break
+                size = min(len(self._queue), self.config.max_batch_size)
+                batch = [self._queue.popleft() for _ in range(size)]
+            if not self._send_batch(batch, deadline):
+                with self._lock:
+                    # Back to the front, oldest first; trim the oldest if the
+                    # buffer filled up meanwhile.
+                    self._queue.extendleft(reversed(batch))
+                    overflow = len(self._queue) - self.config.max_buffer_size
+                    for _ in range(max(0, overflow)):
+                        dropped = self._queue.popleft()
+                        self._dropped += 1
+                        self._resolved += 1
+                        self._drop_callbacks.add(dropped[2])
+                self._release_waiters(everyone=True)
+                return
+            with self._lock:
+                self._resolved += len(batch)
+            self._release_waiters(everyone=False)
+        self._release_waiters(everyone=False)
+
+    def _release_waiters(self, everyone: bool) -> None:
+        with self._lock:
+            if not self._waiters:
+                return
+            resolved = self._resolved
+            ready = [w for w in self._waiters if everyone or w[0] <= resolved]
+            self._waiters = [w for w in self._waiters if w not in ready]
+            ok = not everyone
+        for _, release in ready:
+            try:
+                release(ok)
+            except Exception:  # pragma: no cover - our own callbacks
+                logger.exception("ripples: releasing a flush waiter failed")
+
+    def _send_batch(self, batch: list[Item], deadline: float | None) -> bool:
+        """Deliver ``batch`` or decide its fate; False means "keep it for later"."""
+        events = [complete_event(data, ts) for data, ts, _ in batch]
+        attempt = 0
+        while True:
+            try:
+                self._send({"events": events}, self._attempt_timeout(deadline))
+            except TransientError as exc:
+                attempt += 1
+                delay = self._backoff(attempt, exc.retry_after)
+                out_of_time = deadline is not None and time.monotonic() + delay >= deadline
+                if attempt > self.config.max_retries or out_of_time or self._stopping:
+                    self._failures += 1
+                    pause = max(exc.retry_after or 0.0, self._backoff(self._failures + 2, None))
+                    self._retry_at = time.monotonic() + pause
+                    _report(
+                        RipplesAPIError(
+                            f"ripples: could not deliver {len(events)} events ({exc}); "
+                            f"they stay buffered and will be retried in {pause:.1f}s",
+                            exc.status_code,
+                            events=len(events),
+                            retryable=True,
+                        ),
+                        {item[2] for item in batch},
+                        logging.WARNING,
+                    )
+                    return False
+                logger.debug("ripples: retrying a batch in %.2fs after %s", delay, exc)
+                self._wait_retry(delay)
+                continue
+            except RipplesAPIError as exc:
+                self._refused(batch, exc, deadline)
+                self._failures = 0
+                self._retry_at = 0.0
+                return True
+            except Exception as exc:  # a bug in a transport must not kill the thread
+                logger.exception("ripples: unexpected error while sending")
+                self._failures += 1
+                self._retry_at = time.monotonic() + self._backoff(self._failures + 2, None)
+                _report(
+                    RipplesError(f"ripples: unexpected error while sending: {exc!r}"),
+                    {item[2] for item in batch},
+                    logging.DEBUG,
+                )
+                return False
+            self._failures = 0
+            self._retry_at = 0.0
+            return True
+
+    def _refused(self, batch: list[Item], exc: RipplesAPIError, deadline: float | None) -> None:
+        """A 4xx for the whole batch: find the bad event(s) by splitting, keep the rest."""
+        status = exc.status_code
+        if len(batch) == 1 or status in (401, 403, 404, 405):
+            what = (
+                f"event {batch[0][0].get('$event_id')} ({batch[0][0].get('$type')})"
+                if len(batch) == 1
+                else f"{len(batch)} events"
+            )
+            _report(
+                RipplesAPIError(
+                    f"ripples: the API refused {what} with HTTP {status}: {exc}",
+                    status,
+                    events=len(batch),
+                ),
+                {item[2] for item in batch},
+                logging.ERROR,
+            )
+            return
+        middle = len(batch) // 2
+        for half in (batch[:middle], batch[middle:]):
+            if not self._send_batch(half, deadline):
+                # A transient failure while isolating: keep the rest for later.
+                with self._lock:
+                    self._queue.extendleft(reversed(half))
+                    self._resolved -= len(half)
+
+    def _attempt_timeout(self, deadline: float | None) -> tuple[float, float]:
+        if deadline is None:
+            return self._timeout
+        left = max(0.05, deadline - time.monotonic())
+        return (min(self._timeout[0], left), min(self._timeout[1], left))
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, _MAX_BACKOFF * 4)
+        ceiling = min(_MAX_BACKOFF, _BASE_BACKOFF * (2 ** (attempt - 1)))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    def _wait_retry(self, delay: float) -> None:
+        """Sleep before a retry; cut short when close() asks us to stop."""
+        end = time.monotonic() + delay
+        while not self._stopping:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 0.05))
+
+    def _report_drops(self, force: bool = False) -> None:
+        """Report dropped events, at most once a second unless ``force``."""
+        now = time.monotonic()
+        if not self._dropped or (not force and now - self._last_drop_report < 1.0):
+            return
+        with self._lock:
+            self._last_drop_report = now
+            dropped, self._dropped = self._dropped, 0
+            callbacks, self._drop_callbacks = self._drop_callbacks, set()
+        if dropped:
+            _report(
+                RipplesBufferOverflowError(
+                    f"ripples: the buffer was full (max_buffer_size="
+                    f"{self.config.max_buffer_size}), so the {dropped} oldest events were dropped",
+                    dropped,
+                ),
+                callbacks,
+                logging.WARNING,
+            )
+
+    def after_fork_in_child(self) -> None:
+        self._reset()
+        if self._http is not None:
+            self._http.forget_session()
+
+
+# -- process-wide bookkeeping ---------------------------------------------
+
+_all_senders: weakref.WeakSet[Sender] = weakref.WeakSet()
+_shared: dict[SenderConfig, Sender] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_sender(config: SenderConfig) -> Sender:
+    """One sender per configuration, so a client per request stays cheap."""
+    sender = _shared.get(config)
+    if sender is None:
+        with _shared_lock:
+            sender = _shared.get(config)
+            if sender is None:
+                sender = _shared[config] = Sender(config)
+    return sender
+
+
+def _after_fork_in_child() -> None:
+    global _shared_lock
+    _shared_lock = threading.Lock()
+    for sender in list(_all_senders):
+        sender.after_fork_in_child()
+
+
+def shutdown_all() -> None:
+    """Drain every sender at interpreter exit, all within their shutdown deadlines."""
+    senders = [s for s in list(_all_senders) if s._queue or s._running]
+    if not senders:
+        return
+    deadline = time.monotonic() + max(s.config.shutdown_timeout for s in senders)
+    for sender in senders:
+        with sender._lock:
+            sender._stopping = True
+        sender._wake_event.set()
+    for sender in senders:
+        sender.close(max(0.0, deadline - time.monotonic()))
+    for sender in senders:
+        if sender._queue:
+            logger.warning(
+                "ripples: %d events could not be delivered before exit", len(sender._queue)
+            )
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(shutdown_all)

@@ -1,0 +1,133 @@
+"""One HTTP POST of a batch, and what its outcome means for retrying.
+
+The sender calls a transport and reads the exception it raises: a
+:class:`TransientError` means "nothing is known to be stored, try again
+later", a :class:`RipplesAPIError` means "refused for good".
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import requests
+
+from ._errors import RipplesAPIError, RipplesError
+from ._version import __version__
+
+BATCH_PATH = "/v1/ingest/batch"
+USER_AGENT = f"ripples-python/{__version__}"
+_RETRYABLE_STATUSES = frozenset({408, 429})
+
+#: ``send(payload, timeout)``; raises TransientError or RipplesAPIError.
+Transport = Callable[[dict[str, Any], "tuple[float, float]"], None]
+
+
+class TransientError(RipplesError):
+    """A failure worth retrying: 408, 429, 5xx, a timeout or a connection error."""
+
+    def __init__(
+        self, message: str, status_code: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, status_code)
+        self.retry_after = retry_after
+
+
+def is_retryable_status(status: int) -> bool:
+    return status >= 500 or status in _RETRYABLE_STATUSES
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: rare for this API; fall back to our own backoff
+
+
+def _server_message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), str) and body["error"]:
+        return str(body["error"])[:500]
+    return f"HTTP {response.status_code}"
+
+
+class HttpTransport:
+    """Posts batches with one keep-alive ``requests.Session`` (TLS verification on)."""
+
+    def __init__(self, base_url: str, secret_key: str) -> None:
+        self._url = base_url + BATCH_PATH
+        self._key = secret_key
+        self._session: requests.Session | None = None
+
+    def __repr__(self) -> str:
+        return f"<HttpTransport url={self._url!r}>"
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._key, "priv_***") if self._key else text
+
+    def session(self) -> requests.Session:
+        if self._session is None:
+            session = requests.Session()
+            session.headers.update(
+                {
+                    "Authorization": f"Bearer {self._key}",
+                    "Content-Type": "application/json",
+                    "Accept": "application/json",
+                    "User-Agent": USER_AGENT,
+                }
+            )
+            self._session = session
+        return self._session
+
+    def close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()
+
+    def forget_session(self) -> None:
+        """Drop the session without closing it: after fork its sockets belong to the parent."""
+        self._session = None
+
+    def send(self, payload: dict[str, Any], timeout: tuple[float, float]) -> None:
+        # The same bytes as ``requests.post(json=...)`` would send, made once.
+        body = json.dumps(payload, allow_nan=False).encode("utf-8")
+        try:
+            response = self.session().post(self._url, data=body, timeout=timeout)
+        except requests.RequestException as exc:
+            raise TransientError(self._redact(f"{type(exc).__name__}: {exc}")) from None
+        status = response.status_code
+        if status < 300:
+            response.close()
+            return
+        message = self._redact(_server_message(response))
+        response.close()
+        if is_retryable_status(status):
+            raise TransientError(message, status, _retry_after(response))
+        raise RipplesAPIError(message, status)
+
+
+def call_custom_post(post: Callable[[str, dict[str, Any]], None]) -> Transport:
+    """Adapt a user's ``_post(path, data)`` override to the transport interface.
+
+    A ``RipplesError`` with a non-retryable 4xx status counts as a refusal;
+    every other exception is a transient failure, so events are kept.
+    """
+
+    def send(payload: dict[str, Any], timeout: tuple[float, float]) -> None:
+        try:
+            post(BATCH_PATH, payload)
+        except RipplesError as exc:
+            status = exc.status_code
+            if status is not None and 400 <= status < 500 and not is_retryable_status(status):
+                raise RipplesAPIError(str(exc), status) from None
+            raise TransientError(str(exc), status) from None
+        except Exception as exc:
+            raise TransientError(f"{type(exc).__name__}: {exc}") from None
+
+    return send
