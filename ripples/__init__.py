@@ -10,9 +10,7 @@ Calls return at once; a background thread delivers batches, retries without
 double counting, and drains at exit.
 """
 
-from __future__ import annotations
-
-import logging
+import logging as _logging
 
 from ._client import Ripples
 from ._context import (
@@ -45,7 +43,7 @@ __all__ = [
 ]
 
 # A library stays quiet unless the application configures logging.
-logging.getLogger("ripples").addHandler(logging.NullHandler())
+_logging.getLogger("ripples").addHandler(_logging.NullHandler())
 
 # Show the public path in reprs and tracebacks (``ripples.Ripples``, not ``ripples._client``).
 for _cls in (

@@ -9,6 +9,7 @@ not a thread, a socket pool or an atexit registration.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import os
@@ -28,7 +29,7 @@ from ._events import (
     user_id_arg,
 )
 from ._sender import ErrorCallback, Sender, SenderConfig, complete_event, shared_sender
-from ._transport import call_custom_post
+from ._transport import HttpTransport, call_custom_post
 
 logger = logging.getLogger("ripples")
 
@@ -44,8 +45,11 @@ def _env_flag(name: str) -> bool:
 
 def _positive(name: str, value: Any, *, integer: bool = False, zero_ok: bool = False) -> Any:
     kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value < 0 or (
-        value == 0 and not zero_ok
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, kinds)
+        or value < 0
+        or (value == 0 and not zero_ok)
     ):
         kind = "an int" if integer else "a number"
         raise RipplesError(f"Ripples(): {name} must be {kind} > 0, got {value!r}")
@@ -324,13 +328,12 @@ class Ripples:
                 future.set_result(ok)
 
         def release(ok: bool) -> None:
-            try:
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
                 loop.call_soon_threadsafe(settle, ok)
-            except RuntimeError:  # the loop is closed; nobody is waiting any more
-                pass
 
-        if not self._sender.add_waiter(release):
-            return not self._sender._queue
+        state = self._sender.add_waiter(release)
+        if state != "waiting":
+            return state == "done"
         try:
             return await asyncio.wait_for(
                 asyncio.shield(future), self._flush_timeout if timeout is None else timeout
@@ -365,9 +368,12 @@ class Ripples:
         with a 4xx ``status_code`` other than 408/429 as a refusal, anything
         else as transient, so the events are retried).
         """
-        http = self._sender._http
-        if http is None:  # pragma: no cover - only subclasses have no HTTP transport
-            raise RipplesError("this client has no HTTP transport")
         config = self._sender.config
+        http = self._sender._http
+        if http is None:  # a subclass calling super()._post(): it gets a transport of its own
+            http = self.__dict__.get("_own_http")
+            if http is None:
+                http = self.__dict__.setdefault(
+                    "_own_http", HttpTransport(config.base_url, config.secret_key)
+                )
         http.send(data, (config.connect_timeout, config.timeout))
-

@@ -11,9 +11,10 @@ something and which senders to wake after the response.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:
     from ._sender import Sender
@@ -32,9 +33,9 @@ def normalize_visitor_id(value: Any) -> str | None:
     """
     if not isinstance(value, str) or len(value) > 64:
         return None
-    value = value.strip().strip('"').strip()
-    if len(value) == 36 and _UUID_RE.fullmatch(value):
-        return value.lower()
+    text: str = value.strip().strip('"').strip()
+    if len(text) == 36 and _UUID_RE.fullmatch(text):
+        return text.lower()
     return None
 
 
@@ -112,7 +113,7 @@ def current_binding() -> VisitorBinding | None:
 
 
 def bind_visitor(visitor_id: str | None) -> VisitorBinding:
-    """Create a binding for ``visitor_id`` (malformed or None: no visitor); enter it with ``with``."""
+    """A binding for ``visitor_id`` (malformed or None: no visitor); enter it with ``with``."""
     return VisitorBinding(normalize_visitor_id(visitor_id))
 
 

@@ -1,9 +1,9 @@
 """The exceptions the SDK raises or reports.
 
     RipplesError                    base class; ``status_code`` is set for HTTP errors
-    ├── RipplesValidationError      bad input, raised by the tracking call itself (also a ValueError)
+    ├── RipplesValidationError      bad input, raised by the tracking call (also a ValueError)
     ├── RipplesAPIError             the API refused or failed a batch; reported, never raised
-    └── RipplesBufferOverflowError  events dropped because the buffer was full; reported, never raised
+    └── RipplesBufferOverflowError  the buffer was full, events dropped; reported, never raised
 
 Only ``RipplesValidationError`` (and ``RipplesError`` for a missing key) is ever
 raised into application code. Delivery problems go to ``on_error`` and the

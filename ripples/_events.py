@@ -58,10 +58,12 @@ def amount_arg(method: str, argument: str, amount: Any) -> float | int:
     if kind is float:
         if math.isfinite(amount):
             return amount  # type: ignore[no-any-return]
+    elif kind is bool:
+        pass  # True is an int to Python, never an amount to a user
     elif isinstance(amount, Decimal):
         if amount.is_finite():
             return float(amount)
-    elif isinstance(amount, numbers.Real) and not isinstance(amount, bool):
+    elif isinstance(amount, numbers.Real):
         value = float(amount)
         if math.isfinite(value):
             return int(amount) if isinstance(amount, numbers.Integral) else value
@@ -116,33 +118,32 @@ def properties_arg(method: str, attributes: dict[str, Any]) -> dict[str, Any]:
     return attributes
 
 
+def _finite(method: str, path: str, value: Any, number: float) -> float:
+    if math.isfinite(number):
+        return number
+    raise RipplesValidationError(
+        f"{method}(): property {path!r} must be a finite number, got {value!r}"
+    )
+
+
 def _json_value(method: str, path: str, value: Any, depth: int) -> Any:
-    kind = type(value)
-    if kind in _PLAIN_TYPES:
+    """``value`` as plain JSON types, or a validation error naming ``path``."""
+    if type(value) in _PLAIN_TYPES:
         return value
     if depth > _MAX_DEPTH:
         raise RipplesValidationError(f"{method}(): property {path!r} is nested too deeply")
     if isinstance(value, Enum):
         return _json_value(method, path, value.value, depth + 1)
-    if isinstance(value, (str, bool)):
+    if isinstance(value, (str, bool)):  # subclasses (e.g. lazy strings) as their base type
         return str(value) if isinstance(value, str) else bool(value)
-    if isinstance(value, float) or isinstance(value, Decimal):
-        if (isinstance(value, float) and math.isfinite(value)) or (
-            isinstance(value, Decimal) and value.is_finite()
-        ):
-            return float(value)
-        raise RipplesValidationError(
-            f"{method}(): property {path!r} must be a finite number, got {value!r}"
-        )
     if isinstance(value, numbers.Integral):
         return int(value)
+    if isinstance(value, (float, Decimal)):
+        if isinstance(value, Decimal) and not value.is_finite():
+            return _finite(method, path, value, math.nan)
+        return _finite(method, path, value, float(value))
     if isinstance(value, numbers.Real):
-        number = float(value)
-        if math.isfinite(number):
-            return number
-        raise RipplesValidationError(
-            f"{method}(): property {path!r} must be a finite number, got {value!r}"
-        )
+        return _finite(method, path, value, float(value))
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, UUID):
@@ -158,7 +159,9 @@ def _json_value(method: str, path: str, value: Any, depth: int) -> Any:
             result[str(key)] = _json_value(method, f"{path}.{key}", item, depth + 1)
         return result
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_json_value(method, f"{path}[{i}]", item, depth + 1) for i, item in enumerate(value)]
+        return [
+            _json_value(method, f"{path}[{i}]", item, depth + 1) for i, item in enumerate(value)
+        ]
     raise RipplesValidationError(
         f"{method}(): property {path!r} has a value of type {type(value).__name__}, "
         "which cannot be sent as JSON"
@@ -177,8 +180,13 @@ def subscription_fields(
     Pops ``name``/``plan``, ``currency`` and ``interval_count`` from ``attributes``.
     """
     method = "subscription"
-    sub_id = name_arg(method, "subscription_id", str(subscription_id) if isinstance(
-        subscription_id, int) and not isinstance(subscription_id, bool) else subscription_id)
+    sub_id = name_arg(
+        method,
+        "subscription_id",
+        str(subscription_id)
+        if isinstance(subscription_id, int) and not isinstance(subscription_id, bool)
+        else subscription_id,
+    )
     if status not in SUBSCRIPTION_STATUSES:
         raise RipplesValidationError(
             f"subscription(): status must be one of {sorted(SUBSCRIPTION_STATUSES)}, got {status!r}"
@@ -190,8 +198,11 @@ def subscription_fields(
     per_cycle = amount_arg(method, "amount", amount)
     if per_cycle < 0:
         raise RipplesValidationError(f"subscription(): amount must not be negative, got {amount!r}")
-    cents = round(Decimal(str(amount)) * 100) if isinstance(amount, (Decimal, float)) else round(
-        per_cycle * 100)
+    cents = (
+        round(Decimal(str(amount)) * 100)
+        if isinstance(amount, (Decimal, float))
+        else round(per_cycle * 100)
+    )
     count = attributes.pop("interval_count", 1)
     if type(count) is not int or count < 1:
         raise RipplesValidationError(

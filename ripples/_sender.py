@@ -68,27 +68,31 @@ class SenderConfig(NamedTuple):
     flush_interval: float
     shutdown_timeout: float
 
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in self._asdict().items()
+                           if name != "secret_key")
+        return f"SenderConfig(secret_key=***, {fields})"
+
 
 def new_event_id() -> str:
     """A random (version 4) UUID string, lowercase: cheaper than ``str(uuid.uuid4())``."""
     h = os.urandom(16).hex()
-    return (
-        f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
-    )
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
 
 
-_last_second = -1
-_last_stamp = ""
+_last_stamp: tuple[int, str] = (-1, "")
 
 
 def format_sent_at(ts: float) -> str:
     """``YYYY-MM-DDTHH:MM:SSZ`` for an epoch time; consecutive events share the string."""
-    global _last_second, _last_stamp
+    global _last_stamp
     second = int(ts // 1)
-    if second != _last_second:
-        _last_stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
-        _last_second = second
-    return _last_stamp
+    cached = _last_stamp  # one tuple, swapped atomically, so threads never mix halves
+    if cached[0] == second:
+        return cached[1]
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+    _last_stamp = (second, stamp)
+    return stamp
 
 
 def complete_event(data: dict[str, Any], ts: float) -> dict[str, Any]:
@@ -139,6 +143,7 @@ class Sender:
         self._resolved = 0
         self._waiters: list[tuple[int, Callable[[bool], None]]] = []
         self._dropped = 0
+        self._lost = 0  # events refused or dropped, ever: flush() reports them as not delivered
         self._drop_callbacks: set[ErrorCallback] = set()
         self._thread: threading.Thread | None = None
         self._running = False
@@ -155,6 +160,7 @@ class Sender:
             if len(queue) >= self.config.max_buffer_size:
                 dropped = queue.popleft()
                 self._dropped += 1
+                self._lost += 1
                 self._resolved += 1
                 self._drop_callbacks.add(dropped[2])
             queue.append((data, ts, on_error))
@@ -185,32 +191,35 @@ class Sender:
             outcome.append(ok)
             done.set()
 
-        if not self._add_waiter(release):
-            return not self._queue
-        if not self._running:
-            # No thread could be started (interpreter exit): do the work here.
-            self._drain_with_deadline(time.monotonic() + (timeout or self.config.shutdown_timeout))
-        done.wait(timeout)
-        return bool(outcome and outcome[0])
+        lost_before = self._lost
+        state = self.add_waiter(release)
+        if state == "waiting":
+            if not self._running:
+                # No thread could be started (interpreter exit): do the work here.
+                limit = self.config.shutdown_timeout if timeout is None else timeout
+                self._drain_with_deadline(time.monotonic() + limit)
+            done.wait(timeout)
+            return bool(outcome and outcome[0]) and self._lost == lost_before
+        return state == "done" and self._lost == lost_before
 
-    def add_waiter(self, release: Callable[[bool], None]) -> bool:
-        """Register ``release(ok)`` to be called once the current watermark is attempted."""
-        return self._add_waiter(release)
+    def add_waiter(self, release: Callable[[bool], None]) -> str:
+        """Register ``release(ok)`` for when the current watermark has been attempted.
 
-    def _add_waiter(self, release: Callable[[bool], None]) -> bool:
+        Returns ``"waiting"`` when registered, ``"done"`` when there was nothing
+        to wait for, or ``"backing-off"`` when the API failed moments ago and
+        the caller should not wait out the outage (the events stay buffered).
+        """
         with self._lock:
             target = self._enqueued
             if self._resolved >= target:
-                return False
+                return "done"
             if self._retry_at > time.monotonic() and not self._stopping:
-                # The API failed moments ago and we are backing off: do not make
-                # the caller wait out the outage; the events stay buffered.
-                return False
+                return "backing-off"
             self._waiters.append((target, release))
             if not self._running:
                 self._start_thread()
         self._wake_event.set()
-        return True
+        return "waiting"
 
     def close(self, timeout: float) -> bool:
         """Drain with a deadline, then let the thread exit. True if everything was delivered."""
@@ -259,31 +268,37 @@ class Sender:
                 self._report_drops()
                 if self._stopping:
                     self._drain_with_deadline(None)
-                    with self._lock:
-                        if self._stopping or not self._queue:
-                            self._running = False
-                            return
+                    if self._exit_if(lambda: self._stopping or not self._queue):
+                        return
                     continue
                 if self._retry_at > time.monotonic():
                     continue  # backing off: only close() ends a backoff early
                 if self._queue:
                     self._drain()
                     idle_since = time.monotonic()
-                elif time.monotonic() - idle_since > _IDLE_EXIT_SECONDS:
-                    with self._lock:
-                        if not self._queue and not self._waiters:
-                            self._running = False
-                            return
+                elif time.monotonic() - idle_since > _IDLE_EXIT_SECONDS and self._exit_if(
+                    lambda: not self._queue and not self._waiters
+                ):
+                    return
         except BaseException:  # pragma: no cover - a bug here must not go unnoticed
             logger.exception("ripples: the sender thread crashed; events will be sent on flush")
             with self._lock:
                 self._running = False
             raise
 
+    def _exit_if(self, condition: Callable[[], bool]) -> bool:
+        """Mark the thread stopped if ``condition`` holds under the lock (no event can slip in)."""
+        with self._lock:
+            if condition():
+                self._running = False
+                return True
+        return False
+
     def _drain_with_deadline(self, deadline: float | None) -> None:
         """Drain from the calling thread (exit, close), within ``deadline``."""
-        if not self._send_lock.acquire(timeout=-1 if deadline is None else max(
-                0.0, deadline - time.monotonic())):
+        if not self._send_lock.acquire(
+            timeout=-1 if deadline is None else max(0.0, deadline - time.monotonic())
+        ):
             return
         try:
             self._drain_locked(deadline)
@@ -312,6 +327,7 @@ class Sender:
                     for _ in range(max(0, overflow)):
                         dropped = self._queue.popleft()
                         self._dropped += 1
+                        self._lost += 1
                         self._resolved += 1
                         self._drop_callbacks.add(dropped[2])
                 self._release_waiters(everyone=True)
@@ -388,6 +404,8 @@ class Sender:
         """A 4xx for the whole batch: find the bad event(s) by splitting, keep the rest."""
         status = exc.status_code
         if len(batch) == 1 or status in (401, 403, 404, 405):
+            with self._lock:
+                self._lost += len(batch)
             what = (
                 f"event {batch[0][0].get('$event_id')} ({batch[0][0].get('$type')})"
                 if len(batch) == 1
@@ -420,7 +438,7 @@ class Sender:
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(retry_after, _MAX_BACKOFF * 4)
-        ceiling = min(_MAX_BACKOFF, _BASE_BACKOFF * (2 ** (attempt - 1)))
+        ceiling = min(_MAX_BACKOFF, _BASE_BACKOFF * 2.0 ** (attempt - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
     def _wait_retry(self, delay: float) -> None:
@@ -461,7 +479,8 @@ class Sender:
 # -- process-wide bookkeeping ---------------------------------------------
 
 _all_senders: weakref.WeakSet[Sender] = weakref.WeakSet()
-_shared: dict[SenderConfig, Sender] = {}
+# Weak values: a sender lives while a client, a binding or its own thread uses it.
+_shared: weakref.WeakValueDictionary[SenderConfig, Sender] = weakref.WeakValueDictionary()
 _shared_lock = threading.Lock()
 
 
@@ -472,7 +491,8 @@ def shared_sender(config: SenderConfig) -> Sender:
         with _shared_lock:
             sender = _shared.get(config)
             if sender is None:
-                sender = _shared[config] = Sender(config)
+                sender = Sender(config)
+                _shared[config] = sender
     return sender
 
 

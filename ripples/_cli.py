@@ -1,0 +1,17 @@
+"""The ``ripples`` command line: ``ripples <command> [options]``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Optional
+
+from .dev._cli import add_dev_parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="ripples", description="Ripples SDK tools.")
+    commands = parser.add_subparsers(dest="command", metavar="<command>")
+    commands.required = True
+    add_dev_parser(commands)
+    args = parser.parse_args(argv)
+    return int(args.func(args))

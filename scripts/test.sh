@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Install everything the test-suite needs, then run all of it:
+#   lint (ruff), types (mypy --strict on ripples/), the full suite on this Python,
+#   and the core suite again on Python 3.9 and 3.13 (via pyenv when present).
+# Exits non-zero on any failure. CI runs exactly this (see .ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+step() { printf '\n==> %s\n' "$*"; }
+
+step "virtual environment .venv ($($PYTHON --version))"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q -U pip
+.venv/bin/python -m pip install -q -e '.[all,dev]'
+
+step "headless Chromium for the inspector page tests"
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+      >/tmp/ripples-apt.log 2>&1 || { cat /tmp/ripples-apt.log; exit 1; }
+  elif [ -n "${CI:-}" ]; then
+    echo "chromium is required in CI and could not be installed" >&2; exit 1
+  else
+    echo "chromium not found: the browser tests will be skipped (apt-get install chromium)"
+  fi
+fi
+
+step "ruff"
+.venv/bin/ruff check .
+
+step "mypy --strict ripples/"
+.venv/bin/mypy
+
+step "test-suite on $(.venv/bin/python --version)"
+.venv/bin/python -m pytest "$@"
+
+for version in 3.9 3.13; do
+  interpreter=""
+  if command -v pyenv >/dev/null 2>&1; then
+    prefix=$(ls -d "$(pyenv root)/versions/$version".* 2>/dev/null | sort -V | tail -n 1 || true)
+    [ -n "$prefix" ] && interpreter="$prefix/bin/python$version"
+  fi
+  [ -z "$interpreter" ] && interpreter=$(command -v "python$version" || true)
+  if [ -z "$interpreter" ]; then
+    if [ -n "${CI:-}" ]; then echo "Python $version is required in CI" >&2; exit 1; fi
+    echo "Python $version not found: skipping its core run"; continue
+  fi
+  step "core suite on $($interpreter --version)"
+  venv=".venv-$version"
+  [ -x "$venv/bin/python" ] || "$interpreter" -m venv "$venv"
+  "$venv/bin/python" -m pip install -q -U pip
+  "$venv/bin/python" -m pip install -q -e . pytest
+  "$venv/bin/python" -m pytest tests/core -q
+done
