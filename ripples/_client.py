@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import os
 import threading
+from time import time as _now
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -65,7 +66,9 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _check_base_url(base_url: str) -> str:
+def _check_base_url(base_url: Any) -> str:
+    if not isinstance(base_url, str):
+        raise RipplesError(f"Ripples(): base_url must be a string, got {base_url!r}")
     url = base_url.strip().rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -81,6 +84,23 @@ def _check_base_url(base_url: str) -> str:
                 url,
             )
     return url
+
+
+def _event(
+    method: str, event_type: str, user_id: Any, attributes: dict[str, Any]
+) -> dict[str, Any]:
+    """The event dict: checked custom properties first, then the common system fields.
+
+    ``attributes`` is the call's own ``**kwargs`` dict, so it is reused, not copied.
+    """
+    user = user_id_arg(method, user_id)
+    visitor = attributes.pop("$visitor_id", None)  # the 0.1.x spelling, not a property
+    data = properties_arg(method, attributes) if attributes else attributes
+    data["$type"] = event_type
+    data["$user_id"] = user
+    if visitor is not None:
+        data["$visitor_id"] = visitor
+    return data
 
 
 class Ripples:
@@ -171,14 +191,10 @@ class Ripples:
         **attributes: Any,
     ) -> None:
         """Track a payment; a negative amount is a refund. ``Decimal`` amounts are fine."""
-        explicit = ripples_visitor_id or visitor_id or attributes.pop("$visitor_id", None)
         value = amount_arg("revenue", "amount", amount)
-        user = user_id_arg("revenue", user_id)
-        data = properties_arg("revenue", attributes) if attributes else attributes
-        data["$type"] = "revenue"
+        data = _event("revenue", "revenue", user_id, attributes)
         data["$amount"] = value
-        data["$user_id"] = user
-        self._enqueue("revenue", data, timestamp, explicit)
+        self._enqueue("revenue", data, timestamp, ripples_visitor_id or visitor_id)
 
     def signup(
         self,
@@ -190,12 +206,8 @@ class Ripples:
         **attributes: Any,
     ) -> None:
         """Track a new user; pass the visitor (or use an integration) to keep attribution."""
-        explicit = ripples_visitor_id or visitor_id or attributes.pop("$visitor_id", None)
-        user = user_id_arg("signup", user_id)
-        data = properties_arg("signup", attributes) if attributes else attributes
-        data["$type"] = "signup"
-        data["$user_id"] = user
-        self._enqueue("signup", data, timestamp, explicit)
+        data = _event("signup", "signup", user_id, attributes)
+        self._enqueue("signup", data, timestamp, ripples_visitor_id or visitor_id)
 
     def track(
         self,
@@ -210,13 +222,9 @@ class Ripples:
         **attributes: Any,
     ) -> None:
         """Track a meaningful product action; ``activated=True`` marks this user's activation."""
-        explicit = ripples_visitor_id or visitor_id or attributes.pop("$visitor_id", None)
         name = name_arg("track", "action_name", action_name)
-        user = user_id_arg("track", user_id)
-        data = properties_arg("track", attributes) if attributes else attributes
-        data["$type"] = "track"
+        data = _event("track", "track", user_id, attributes)
         data["$name"] = name
-        data["$user_id"] = user
         if area is not None:
             data["$area"] = name_arg("track", "area", area)
         if activated is not None:
@@ -225,7 +233,7 @@ class Ripples:
                     f"track(): activated must be True, False or None, got {activated!r}"
                 )
             data["$activated"] = activated
-        self._enqueue("track", data, timestamp, explicit)
+        self._enqueue("track", data, timestamp, ripples_visitor_id or visitor_id)
 
     def identify(
         self,
@@ -237,12 +245,8 @@ class Ripples:
         **attributes: Any,
     ) -> None:
         """Set or update a user's traits (email, name, avatar_url, custom keys)."""
-        explicit = ripples_visitor_id or visitor_id or attributes.pop("$visitor_id", None)
-        user = user_id_arg("identify", user_id)
-        data = properties_arg("identify", attributes) if attributes else attributes
-        data["$type"] = "identify"
-        data["$user_id"] = user
-        self._enqueue("identify", data, timestamp, explicit)
+        data = _event("identify", "identify", user_id, attributes)
+        self._enqueue("identify", data, timestamp, ripples_visitor_id or visitor_id)
 
     def subscription(
         self,
@@ -262,21 +266,18 @@ class Ripples:
         ``amount`` is per billing cycle in your currency; optional ``currency``,
         ``name``/``plan`` and ``interval_count``.
         """
-        explicit = ripples_visitor_id or visitor_id or attributes.pop("$visitor_id", None)
-        user = user_id_arg("subscription", user_id)
         fields = subscription_fields(subscription_id, status, amount, interval, attributes)
-        data = properties_arg("subscription", attributes) if attributes else attributes
-        system = {k: v for k, v in fields.items() if k[0] == "$"}
-        data.update((k, v) for k, v in fields.items() if k[0] != "$")
-        data["$type"] = "revenue"
-        data.update(system)
-        data["$user_id"] = user
-        self._enqueue("subscription", data, timestamp, explicit)
+        data = _event("subscription", "revenue", user_id, attributes)
+        data.update(fields)
+        self._enqueue("subscription", data, timestamp, ripples_visitor_id or visitor_id)
 
     def _enqueue(
         self, method: str, data: dict[str, Any], timestamp: Any, explicit_visitor: Any
     ) -> None:
-        ts = timestamp_arg(method, timestamp)
+        ts = _now() if timestamp is None else timestamp_arg(method, timestamp)
+        dollar_visitor = data.pop("$visitor_id", None)  # the 0.1.x spelling
+        if explicit_visitor is None:
+            explicit_visitor = dollar_visitor
         binding = _current.get()
         visitor = None
         if explicit_visitor is not None:

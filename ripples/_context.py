@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 #: First-party cookie the Ripples browser script writes on every page view.
 VISITOR_COOKIE = "_rpl_vid"
 
+_MAX_NESTING = 8
 _UUID_RE = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
@@ -58,17 +59,23 @@ class VisitorBinding:
     :meth:`flush_soon` once the response is sent.
     """
 
-    __slots__ = ("_senders", "_tokens", "visitor_id")
+    __slots__ = ("_outer", "_senders", "_tokens", "visitor_id")
 
-    def __init__(self, visitor_id: str | None) -> None:
+    def __init__(self, visitor_id: str | None, outer: VisitorBinding | None = None) -> None:
         self.visitor_id = visitor_id
         self._tokens: list[Token[Optional[VisitorBinding]]] = []
         self._senders: set[Sender] = set()
+        #: The binding this one replaced: it hears of our events too, so a view
+        #: that binds its own visitor still gets flushed with its request.
+        self._outer = outer
 
     def __repr__(self) -> str:
         return f"<VisitorBinding visitor_id={self.visitor_id!r} tracked={self.tracked}>"
 
     def __enter__(self) -> VisitorBinding:
+        previous = _current.get()
+        if self._outer is None and previous is not self:
+            self._outer = previous
         self._tokens.append(_current.set(self))
         return self
 
@@ -102,7 +109,12 @@ class VisitorBinding:
             sender.wake()
 
     def _saw(self, sender: Sender) -> None:
-        self._senders.add(sender)
+        binding: VisitorBinding | None = self
+        for _ in range(_MAX_NESTING):  # bounded: a re-entered binding may close a loop
+            if binding is None:
+                return
+            binding._senders.add(sender)
+            binding = binding._outer
 
 
 _current: ContextVar[VisitorBinding | None] = ContextVar("ripples_visitor", default=None)
@@ -122,4 +134,4 @@ def set_visitor_id(visitor_id: str | None) -> None:
 
     Prefer ``with bind_visitor(...)``, which restores the previous state on exit.
     """
-    _current.set(VisitorBinding(normalize_visitor_id(visitor_id)))
+    _current.set(VisitorBinding(normalize_visitor_id(visitor_id), _current.get()))

@@ -50,6 +50,9 @@ Item = tuple[dict[str, Any], float, ErrorCallback]
 
 _SDK_FIELDS = {"$sdk_name": "python", "$sdk_version": __version__, "$platform": "server"}
 _IDLE_EXIT_SECONDS = 30.0
+#: How long a wake-up waits for more events before sending, so that the
+#: per-request wakes of a busy web server coalesce into one batch.
+_LINGER_SECONDS = 0.02
 _BASE_BACKOFF = 0.25
 _MAX_BACKOFF = 30.0
 
@@ -274,6 +277,7 @@ class Sender:
                 if self._retry_at > time.monotonic():
                     continue  # backing off: only close() ends a backoff early
                 if self._queue:
+                    self._linger()
                     self._drain()
                     idle_since = time.monotonic()
                 elif time.monotonic() - idle_since > _IDLE_EXIT_SECONDS and self._exit_if(
@@ -285,6 +289,18 @@ class Sender:
             with self._lock:
                 self._running = False
             raise
+
+    def _linger(self) -> None:
+        """Let a burst of wake-ups coalesce; never delays a flush(), a close() or a full batch."""
+        end = time.monotonic() + _LINGER_SECONDS
+        while not (
+            self._stopping or self._waiters or len(self._queue) >= self.config.max_queue_size
+        ):
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            self._wake_event.wait(left)
+            self._wake_event.clear()
 
     def _exit_if(self, condition: Callable[[], bool]) -> bool:
         """Mark the thread stopped if ``condition`` holds under the lock (no event can slip in)."""

@@ -206,3 +206,17 @@ def test_a_hanging_api_cannot_hang_process_exit(server: DevServer) -> None:
     server.hang = False
     assert result.returncode == 0, result.stderr
     assert elapsed < 10  # 1 s shutdown deadline plus interpreter start-up, generously
+
+
+def test_a_nested_binding_reports_its_events_to_the_outer_one(
+    server: DevServer, make_client: Callable[..., Ripples]
+) -> None:
+    """A view that binds its own visitor is still flushed with its request."""
+    client = make_client(flush_interval=600)
+    inner_visitor = str(uuid.uuid4())
+    with ripples.bind_visitor(None) as request_binding:
+        ripples.set_visitor_id(inner_visitor)
+        client.signup("u1")
+    assert request_binding.tracked
+    request_binding.flush_soon()
+    assert server.wait_for(1)[0]["$visitor_id"] == inner_visitor

@@ -87,7 +87,7 @@ def test_key_and_url_come_from_the_environment(
         {"max_queue_size": 0},
         {"max_buffer_size": -1},
         {"flush_interval": "1"},
-        {"base_url": "ftp://example.com"},
+        {"base_url": "ftp://example.com"}, {"base_url": 123},
         {"on_error": "log"},
         {"max_retries": 1.5},
     ],

@@ -1,0 +1,116 @@
+"""The wrapper around ``app.wsgi_app``: one visitor binding per request, body included.
+
+Flask's own hooks end too early (``teardown_request`` runs before the server
+writes the body) or too late (``call_on_close`` runs outside the request), and
+a context variable set on a threaded server's worker thread outlives the
+request. So the binding is entered around the WSGI call and again around
+each chunk of the body and ``close()``, always restored with its token, and
+the non-blocking ``flush_soon()`` runs in ``close()``: after the last byte.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
+
+from werkzeug.http import parse_cookie
+
+from ripples import VISITOR_COOKIE, VisitorBinding, bind_visitor, visitor_id_from_cookies
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+logger = logging.getLogger("ripples.flask")
+
+
+def _binding_for(environ: WSGIEnvironment) -> VisitorBinding | None:
+    """The request's binding; the cookie is parsed only when its name is in the header."""
+    try:
+        header = environ.get("HTTP_COOKIE")
+        visitor_id = None
+        if header and VISITOR_COOKIE in header:
+            visitor_id = visitor_id_from_cookies(parse_cookie(header))
+        return bind_visitor(visitor_id)
+    except Exception:
+        logger.exception("ripples: could not bind the visitor; this request is not attributed")
+        return None
+
+
+def _flush_soon(binding: VisitorBinding) -> None:
+    try:
+        binding.flush_soon()
+    except Exception:
+        logger.exception("ripples: could not wake the sender; events go out at the next flush")
+
+
+class RipplesWSGIMiddleware:
+    """Binds the visitor around the wrapped WSGI app and its response body."""
+
+    def __init__(self, wsgi_app: WSGIApplication) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        binding = _binding_for(environ)
+        if binding is None:
+            return self.wsgi_app(environ, start_response)
+        try:
+            with binding:
+                result = self.wsgi_app(environ, start_response)
+                file_wrapper = environ.get("wsgi.file_wrapper")
+                if isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
+                    return _hook_close(result, binding)
+                return _BoundBody(result, iter(result), binding)
+        except BaseException:
+            _flush_soon(binding)
+            raise
+
+
+class _BoundBody:
+    """The response iterable, producing each chunk and closing with the binding entered."""
+
+    __slots__ = ("_binding", "_iterator", "_result")
+
+    def __init__(
+        self, result: Iterable[bytes], iterator: Iterator[bytes], binding: VisitorBinding
+    ) -> None:
+        self._result = result
+        self._iterator = iterator
+        self._binding = binding
+
+    def __iter__(self) -> _BoundBody:
+        return self
+
+    def __next__(self) -> bytes:
+        with self._binding:
+            return next(self._iterator)
+
+    def close(self) -> None:
+        try:
+            close: Callable[[], Any] | None = getattr(self._result, "close", None)
+            if close is not None:
+                with self._binding:
+                    close()
+        finally:
+            _flush_soon(self._binding)
+
+
+def _hook_close(result: Iterable[bytes], binding: VisitorBinding) -> Iterable[bytes]:
+    """Keep the server's file wrapper (and its sendfile path); flush from its ``close()``."""
+    original: Callable[[], Any] | None = getattr(result, "close", None)
+
+    def close() -> None:
+        try:
+            if original is not None:
+                with binding:
+                    original()
+        finally:
+            _flush_soon(binding)
+
+    try:
+        result.close = close  # type: ignore[attr-defined]
+    except Exception:  # a wrapper type without a writable close: flush now instead
+        _flush_soon(binding)
+    return result

@@ -1,0 +1,48 @@
+"""What every test app shares: its client, its stream gates and the names of its events.
+
+The apps run in server subprocesses configured by the environment
+(``RIPPLES_SECRET_KEY``, ``RIPPLES_URL`` pointing at the test's collector,
+``ASGI_TEST_NAME`` naming the process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from ripples import Ripples
+
+#: Names this server process; its lifespan shutdown event has user id ``shutdown-<NAME>``.
+NAME = os.environ.get("ASGI_TEST_NAME", "local")
+#: A small file for the FileResponse endpoints.
+FILE = Path(__file__).with_name("static.txt")
+
+
+def make_client() -> Ripples:
+    """A client that never sends by itself within a test's lifetime.
+
+    No periodic flush (an hour) and no size-triggered flush: an event reaches
+    the collector quickly only because the middleware woke the sender after
+    the response, or because the lifespan shutdown flushed.
+    """
+    return Ripples(
+        flush_interval=3600,
+        max_queue_size=100_000,
+        timeout=3,
+        connect_timeout=1,
+        max_retries=1,
+        shutdown_timeout=3,
+    )
+
+
+_gates: dict[str, asyncio.Event] = {}
+
+
+def gate(tag: str) -> asyncio.Event:
+    """The event that lets the ``/stream`` response of ``tag`` send its last chunk."""
+    return _gates.setdefault(tag, asyncio.Event())
+
+
+async def wait_gate(tag: str) -> None:
+    await asyncio.wait_for(gate(tag).wait(), 15)

@@ -1,0 +1,1 @@
+"""Tests of ripples_django: middleware, settings, checks, command, under real servers."""

@@ -1,0 +1,5 @@
+"""Fixtures for the testing-support tests: ``pytester`` runs users' test files in a sandbox."""
+
+from __future__ import annotations
+
+pytest_plugins = ["pytester"]
