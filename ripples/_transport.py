@@ -87,8 +87,19 @@ class HttpTransport:
 
     def close(self) -> None:
         session, self._session = self._session, None
-        if session is not None:
-            session.close()
+        if session is None:
+            return
+        # Close each pool first: Session.close() alone leaves a socket open until
+        # garbage collection with some urllib3 versions.
+        for adapter in session.adapters.values():
+            pools: Any = getattr(getattr(adapter, "poolmanager", None), "pools", None)
+            if pools is None:
+                continue
+            for key in list(pools.keys()):
+                pool = pools.get(key)
+                if pool is not None:
+                    pool.close()
+        session.close()
 
     def forget_session(self) -> None:
         """Drop the session without closing it: after fork its sockets belong to the parent."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import random
@@ -179,14 +180,15 @@ class Handler(BaseHTTPRequestHandler):
             raise _Reply(status, "simulated failure (ripples dev --fail-rate)", headers=headers)
         try:
             self._check_key(dev.key)
-            events = validate_batch(self._parse(body, dev.max_body_size))
+            text = self._decode(body, dev.max_body_size)
+            events = validate_batch(self._parse(text))
         except _Reply as reply:
             self._refused(reply.status, reply.message)
             raise
         except ContractError as exc:
             self._refused(400, str(exc))
             raise _Reply(400, str(exc)) from None
-        accepted, duplicates = dev._store.insert(events)
+        accepted, duplicates = dev._store.insert(events, text)
         dev._count_batch(accepted, duplicates)
         logger.info("stored %d event(s), %d duplicate(s)", accepted, duplicates)
         self._send_json(200, {"accepted": accepted, "duplicates": duplicates})
@@ -215,7 +217,8 @@ class Handler(BaseHTTPRequestHandler):
         if key is not None and not hmac.compare_digest(token.encode(), key.encode()):
             raise _Reply(401, "invalid API key", headers=challenge)
 
-    def _parse(self, body: bytes, limit: int) -> Any:
+    def _decode(self, body: bytes, limit: int) -> str:
+        """The body as text, gunzipped when the client says so."""
         encoding = (self.headers.get("Content-Encoding") or "identity").strip().lower()
         if encoding in ("gzip", "x-gzip"):
             inflater = zlib.decompressobj(wbits=31)
@@ -230,9 +233,13 @@ class Handler(BaseHTTPRequestHandler):
         elif encoding != "identity":
             raise _Reply(415, f"unsupported Content-Encoding {encoding!r} (use gzip or none)")
         try:
-            return _decode_json(body.decode("utf-8"))
+            return body.decode("utf-8")
         except UnicodeDecodeError:
             raise _Reply(400, "malformed JSON: body is not UTF-8") from None
+
+    def _parse(self, text: str) -> Any:
+        try:
+            return _decode_json(text)
         except RecursionError:
             raise _Reply(400, "malformed JSON: nested too deeply") from None
         except ValueError as exc:
@@ -285,7 +292,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         host = self.headers.get("Host", "").strip().lower()
         name = host[1 : host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
-        if name in ("localhost", "::1") or name.startswith("127.") or name.endswith(".localhost"):
+        if name == "localhost" or name.endswith(".localhost") or _is_loopback_address(name):
             return
         raise _Reply(403, f"unexpected Host header {host!r}; open the inspector via 127.0.0.1")
 
@@ -350,6 +357,13 @@ class Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             head.append("Connection: close")
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+
+
+def _is_loopback_address(name: str) -> bool:
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # a host name such as 127.example.com
 
 
 def _iso(timestamp: float) -> str:

@@ -72,6 +72,8 @@ def test_the_epoch_changes_when_the_store_is_cleared(server: DevServer) -> None:
 def test_a_foreign_host_name_cannot_read_the_inspector(server: DevServer, path: str) -> None:
     # A DNS-rebinding page would arrive with its own name in Host.
     assert _get(server, path, Host="evil.example:8788").status_code == 403
+    assert _get(server, path, Host=f"127.0.0.1.evil.example:{server.port}").status_code == 403
+    assert _get(server, path, Host="127.attacker.example").status_code == 403
     assert _get(server, path, Host=f"localhost:{server.port}").status_code == 200
     assert _get(server, path, Host=f"[::1]:{server.port}").status_code == 200
 
