@@ -8,8 +8,11 @@ tracks one event; every request carries a ``_rpl_vid`` cookie, so the cookie
 read is always paid. ``wrk`` drives one case at a time for ``duration``
 seconds, the four cases interleaved (in a rotating order) within every round,
 and the table gives medians over rounds; ``ratio`` is the median of the
-per-round ratios with/without the middleware. Events go to the benchmarks'
-counting sink (``_peer_sink``), which stores nothing.
+per-round ratios with/without the middleware. On a shared machine requests/s
+swing with other load, so the server's CPU time per request (all its threads,
+the sender's included, read from /proc) is given too: it is the steadier
+figure of what the middleware costs. Events go to the benchmarks' counting
+sink (``_peer_sink``), which stores nothing.
 """
 
 from __future__ import annotations
@@ -97,21 +100,34 @@ def _start_uvicorn(middleware: bool, sink_url: str) -> tuple[subprocess.Popen[by
     raise RuntimeError("uvicorn did not start within 30 s")
 
 
-def _wrk(url: str, duration: float, connections: int) -> dict[str, float]:
-    """One wrk run: requests/s and median latency; any error response fails the run."""
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads, the sender's included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wrk(url: str, duration: float, connections: int, pid: int) -> dict[str, float]:
+    """One wrk run: requests/s, median latency and the server's CPU time per request."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency"]
     command += ["-H", f"Cookie: {COOKIE}", url]
+    cpu_before = _cpu_seconds(pid)
     out = subprocess.run(
         command, capture_output=True, text=True, check=True, timeout=duration + 30
     ).stdout
+    cpu = _cpu_seconds(pid) - cpu_before
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"wrk saw errors:\n{out}")
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)\b", out)
-    if rps is None or p50 is None:
+    total = re.search(r"(\d+) requests in", out)
+    if rps is None or p50 is None or total is None:
         raise RuntimeError(f"unexpected wrk output:\n{out}")
     scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}[p50.group(2)]
-    return {"rps": float(rps.group(1)), "p50_ms": float(p50.group(1)) * scale}
+    return {
+        "rps": float(rps.group(1)),
+        "p50_ms": float(p50.group(1)) * scale,
+        "cpu_us": cpu / max(1, int(total.group(1))) * 1e6,
+    }
 
 
 def measure(
@@ -134,11 +150,12 @@ def measure(
         try:
             plan = [(case, path, flag) for case, path in CASES for flag in (False, True)]
             for _, path, flag in plan:  # warm-up, not recorded
-                _wrk(servers[flag][1] + path, min(1.0, duration), connections)
+                _wrk(servers[flag][1] + path, min(1.0, duration), connections, servers[flag][0].pid)
             for n in range(rounds):
                 order = plan[n % len(plan) :] + plan[: n % len(plan)]
                 for case, path, flag in order:
-                    result = _wrk(servers[flag][1] + path, duration, connections)
+                    process, url = servers[flag]
+                    result = _wrk(url + path, duration, connections, process.pid)
                     runs.setdefault((case, flag), []).append(result)
         finally:
             for process, _ in servers.values():
@@ -151,6 +168,8 @@ def measure(
         ratios = [w["rps"] / b["rps"] for b, w in zip(bare, wrapped)]
         bare_rps = statistics.median(r["rps"] for r in bare)
         wrapped_rps = statistics.median(r["rps"] for r in wrapped)
+        bare_cpu = statistics.median(r["cpu_us"] for r in bare)
+        wrapped_cpu = statistics.median(r["cpu_us"] for r in wrapped)
         rows.append(
             {
                 "case": case,
@@ -160,6 +179,9 @@ def measure(
                 "cost_us_per_request": round((1 / wrapped_rps - 1 / bare_rps) * 1e6, 1),
                 "bare_p50_ms": round(statistics.median(r["p50_ms"] for r in bare), 2),
                 "middleware_p50_ms": round(statistics.median(r["p50_ms"] for r in wrapped), 2),
+                "bare_cpu_us": round(bare_cpu, 1),
+                "middleware_cpu_us": round(wrapped_cpu, 1),
+                "cpu_cost_us_per_request": round(wrapped_cpu - bare_cpu, 1),
             }
         )
     rows[-1]["events_at_sink"] = events

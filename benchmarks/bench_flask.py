@@ -35,7 +35,7 @@ KEY = "priv_bench_flask_0123456789"
 CASES = (("tracks nothing", "/hello"), ("one event", "/track?user=bench"))
 
 
-def _flask_app(extension: bool) -> Any:
+def _flask_app(extension: bool, **options: Any) -> Any:
     from flask import Flask
 
     import ripples
@@ -44,9 +44,9 @@ def _flask_app(extension: bool) -> Any:
     if extension:
         from ripples_flask import Ripples
 
-        client: Any = Ripples(app)
+        client: Any = Ripples(app, **options)
     else:
-        client = ripples.Ripples()
+        client = ripples.Ripples(**options)
 
     @app.get("/hello")
     def hello() -> str:
@@ -234,6 +234,60 @@ def measure(
     return rows
 
 
+def measure_in_process(
+    repeats: int = 7, number: int = 3000, quick: bool = False
+) -> list[dict[str, Any]]:
+    """The wrapper's own cost, without a server: ``app(environ, start_response)`` in a loop.
+
+    Best of ``repeats`` (timeit-style, as the host's noise only ever adds time),
+    with and without the extension interleaved, per case.
+    """
+    from werkzeug.test import EnvironBuilder
+
+    from ripples.dev import DevServer
+
+    if quick:
+        repeats, number = 5, 1000
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
+        return None
+
+    def per_request(app: Any, environ: dict[str, Any]) -> float:
+        started = time.perf_counter()
+        for _ in range(number):
+            body = app(dict(environ), start_response)
+            for _chunk in body:
+                pass
+            body.close()
+        return (time.perf_counter() - started) / number * 1e6
+
+    cookie = "theme=dark; _rpl_vid=3f2b8c1e-6a4d-4e8f-9b7a-1c2d3e4f5a6b"
+    cases = (
+        ("tracks nothing, no cookie", "/hello", None),
+        ("tracks nothing, visitor cookie", "/hello", cookie),
+        ("one event, visitor cookie", "/track", cookie),
+    )
+    rows = []
+    with DevServer(host="127.0.0.1", port=0) as collector:
+        options = {"secret_key": KEY, "base_url": collector.url}
+        apps = {extension: _flask_app(extension, **options) for extension in (False, True)}
+        for name, path, cookie_header in cases:
+            headers = [("Cookie", cookie_header)] if cookie_header else []
+            environ = EnvironBuilder(path=path, headers=headers).get_environ()
+            timings: dict[bool, list[float]] = {False: [], True: []}
+            for _ in range(repeats):
+                for extension in (False, True):
+                    timings[extension].append(per_request(apps[extension], environ))
+            without, with_ext = min(timings[False]), min(timings[True])
+            rows.append({
+                "name": name,
+                "without_us": round(without, 1),
+                "with_us": round(with_ext, 1),
+                "overhead_us": round(with_ext - without, 1),
+            })
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -254,6 +308,10 @@ def main() -> None:
               f"{row['cpu_us_without']:>14.0f} us{row['cpu_us_with']:>5.0f} us")
     print(f"({rows[0]['runs']} interleaved rounds, load: {rows[0]['load']}; spread = "
           "(max - min) / median of the runs of a case)")
+    print("\nIn process, no server (best of 7): microseconds per request")
+    for row in measure_in_process():
+        print(f"  {row['name']:<32}{row['without_us']:>7.1f} -> {row['with_us']:>6.1f} us"
+              f"  (+{row['overhead_us']:.1f})")
 
 
 if __name__ == "__main__":

@@ -693,7 +693,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument(
-        "--quick", action="store_true", help="fewer repetitions, shorter caps (~3 min)"
+        "--quick", action="store_true", help="fewer repetitions, shorter caps (~4-5 min)"
     )
     parser.add_argument(
         "--only", default=",".join(SECTIONS), help="comma list of: " + ",".join(SECTIONS)

@@ -134,4 +134,9 @@ def set_visitor_id(visitor_id: str | None) -> None:
 
     Prefer ``with bind_visitor(...)``, which restores the previous state on exit.
     """
-    _current.set(VisitorBinding(normalize_visitor_id(visitor_id), _current.get()))
+    outer = _current.get()
+    if outer is not None and not outer._tokens:
+        # Replacing another unscoped binding: link to what *it* replaced, so a
+        # loop calling this keeps one short chain instead of growing one.
+        outer = outer._outer
+    _current.set(VisitorBinding(normalize_visitor_id(visitor_id), outer))

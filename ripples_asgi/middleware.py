@@ -85,7 +85,7 @@ class RipplesMiddleware:
 
     async def _flush_before_exit(self) -> None:
         """``aflush`` within the client's shutdown deadline; the loop keeps running meanwhile."""
-        client = self.client if self.client is not None else default_client()
+        client = self.client if self.client is not None else _default_client()
         if client is None:
             return
         try:
@@ -127,7 +127,7 @@ _default_lock = threading.Lock()
 _default: list[Ripples | None] = []
 
 
-def default_client() -> Ripples | None:
+def _default_client() -> Ripples | None:
     """The process-wide client built from the environment on first need, or None without a key.
 
     Built once and shared; a missing key is logged once and never fails the

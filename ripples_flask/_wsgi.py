@@ -11,10 +11,9 @@ the non-blocking ``flush_soon()`` runs in ``close()``: after the last byte.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Callable
-
-from werkzeug.http import parse_cookie
 
 from ripples import VISITOR_COOKIE, VisitorBinding, bind_visitor, visitor_id_from_cookies
 
@@ -23,6 +22,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("ripples.flask")
 
+#: The first ``_rpl_vid`` cookie of a Cookie header, found without parsing the
+#: others (browsers send dozens); the core still validates the value.
+_VISITOR_COOKIE = re.compile(rf"(?:^|;)[ \t]*{re.escape(VISITOR_COOKIE)}[ \t]*=[ \t]*([^;]*)")
+
 
 def _binding_for(environ: WSGIEnvironment) -> VisitorBinding | None:
     """The request's binding; the cookie is parsed only when its name is in the header."""
@@ -30,7 +33,9 @@ def _binding_for(environ: WSGIEnvironment) -> VisitorBinding | None:
         header = environ.get("HTTP_COOKIE")
         visitor_id = None
         if header and VISITOR_COOKIE in header:
-            visitor_id = visitor_id_from_cookies(parse_cookie(header))
+            match = _VISITOR_COOKIE.search(header)
+            if match:
+                visitor_id = visitor_id_from_cookies({VISITOR_COOKIE: match.group(1)})
         return bind_visitor(visitor_id)
     except Exception:
         logger.exception("ripples: could not bind the visitor; this request is not attributed")

@@ -14,7 +14,7 @@ from ._appkit import FILE, NAME, gate, make_client, wait_gate
 
 ripples = make_client()
 app = Quart(__name__)
-app.asgi_app = RipplesMiddleware(app.asgi_app, client=ripples)  # type: ignore[method-assign]
+app.asgi_app = RipplesMiddleware(app.asgi_app, client=ripples)  # type: ignore[assignment,arg-type]
 state = {"started": "not started"}
 
 
@@ -101,7 +101,7 @@ async def ws() -> None:
     tag = websocket.args["tag"]
     await websocket.accept()
     while True:
-        text = await websocket.receive()
+        text = str(await websocket.receive())
         if text == "bye":
             await websocket.close(1000)
             return

@@ -128,7 +128,6 @@ def test_the_final_message_wakes_the_sender_before_the_app_call_returns(
         quiet_client.track("tracked", "final")
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"part", "more_body": True})
-        await asyncio.sleep(0)
         assert server.events(user_id="final") == []  # a partial body does not flush
         await send(final)
         # Still inside the app call (where background tasks run): already delivered.
@@ -181,7 +180,7 @@ def test_a_client_disconnect_without_a_final_body_still_flushes(
         while (await receive())["type"] != "http.disconnect":
             pass
 
-    incoming = [{"type": "http.request", "body": b""}, {"type": "http.disconnect"}]
+    incoming: Messages = [{"type": "http.request", "body": b""}, {"type": "http.disconnect"}]
     sent = asyncio.run(serve(RipplesMiddleware(app, client=quiet_client), http_scope(), incoming))
     assert [m["type"] for m in sent] == ["http.response.start"]
     assert len(server.wait_for(1, user_id="disconnect")) == 1
@@ -320,7 +319,7 @@ def test_without_a_client_the_process_wide_client_from_the_environment_is_flushe
         app = RipplesMiddleware(_lifespan_app(lambda: env_client))
         _, delivered = asyncio.run(_run_lifespan(app, server))
         assert [e["$name"] for e in delivered] == ["shutdown"]
-        assert middleware.default_client() is middleware.default_client()  # built once, shared
+        assert middleware._default_client() is middleware._default_client()  # built once, shared
     finally:
         env_client.close(timeout=2)
 

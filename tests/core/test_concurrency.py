@@ -220,3 +220,13 @@ def test_a_nested_binding_reports_its_events_to_the_outer_one(
     assert request_binding.tracked
     request_binding.flush_soon()
     assert server.wait_for(1)[0]["$visitor_id"] == inner_visitor
+
+
+def test_repeated_set_visitor_id_keeps_one_short_chain() -> None:
+    from ripples._context import current_binding
+
+    with ripples.bind_visitor(None) as request_binding:
+        for _ in range(1000):
+            ripples.set_visitor_id(str(uuid.uuid4()))
+        binding = current_binding()
+        assert binding is not None and binding._outer is request_binding

@@ -13,6 +13,7 @@ import json
 import os
 import queue
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -44,6 +45,14 @@ def _flask_run_command(app: str) -> list[str]:
             "--host", "127.0.0.1", "--port", "0", "--no-reload", "--no-debugger"]
 
 
+def _die_with_pytest() -> None:
+    """Linux: the server gets SIGTERM if pytest is killed, so no orphan keeps running."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 COMMANDS = {"gunicorn": _gunicorn_command, "flask-run": _flask_run_command}
 
 
@@ -61,6 +70,7 @@ class AppServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=_die_with_pytest,
         )
         self._reader = threading.Thread(target=self._read, args=(lines,), daemon=True)
         self._reader.start()

@@ -143,16 +143,20 @@ def test_junk_cookies_are_ignored_and_never_fail_the_request(
     for index, cookie in enumerate(JUNK_COOKIES):
         status, body = request(connection, "GET", f"/track?user={prefix}{index}", cookie)
         assert status == 200, (cookie, body)
-    quoted = str(uuid.uuid4())
-    status, _ = request(connection, "GET", f"/track?user={prefix}quoted", f'_rpl_vid="{quoted}"')
-    assert status == 200
+    visitors = [str(uuid.uuid4()) for _ in range(3)]
+    valid = [f'_rpl_vid="{visitors[0]}"', f"a=1;_rpl_vid={visitors[1].upper()}",
+             f"_rpl_vid={visitors[2]}; _rpl_vid=0b8e5b9e-2f0a-4a53-8d3e-6f1f7b1d2c3a"]
+    for index, cookie in enumerate(valid):
+        status, _ = request(connection, "GET", f"/track?user={prefix}valid{index}", cookie)
+        assert status == 200
     connection.close()
 
-    events = wait_for_users(collector, prefix, len(JUNK_COOKIES) + 1)
+    events = wait_for_users(collector, prefix, len(JUNK_COOKIES) + len(valid))
     by_user = {event["$user_id"]: event for event in events}
     for index in range(len(JUNK_COOKIES)):
         assert "$visitor_id" not in by_user[f"{prefix}{index}"], JUNK_COOKIES[index]
-    assert by_user[f"{prefix}quoted"]["$visitor_id"] == quoted
+    for index, visitor in enumerate(visitors):  # quoted, upper-case, the first of two
+        assert by_user[f"{prefix}valid{index}"]["$visitor_id"] == visitor
 
 
 @pytest.fixture(scope="module")

@@ -59,7 +59,7 @@ def test_kill_9_mid_stream_leaves_every_acknowledged_event_stored_once(server: D
     finally:
         if worker.poll() is None:
             worker.kill()
-            worker.wait()
+            worker.communicate()
     assert worker.returncode == -signal.SIGKILL
     _settled(server)
 
@@ -80,7 +80,7 @@ def test_kill_9_mid_stream_leaves_every_acknowledged_event_stored_once(server: D
         server.wait_for(50, timeout=30, type="track")
     finally:
         survivor.kill()
-        survivor.wait()
+        survivor.communicate()
 
 
 def test_sigterm_with_the_recommended_handler_loses_nothing(server: DevServer) -> None:
@@ -94,7 +94,7 @@ def test_sigterm_with_the_recommended_handler_loses_nothing(server: DevServer) -
     finally:
         if worker.poll() is None:
             worker.kill()
-            worker.wait()
+            worker.communicate()
     assert worker.returncode == 0, errors
     tracked = _last_tracked(output)
     events = server.wait_for(tracked, timeout=10, type="track")
