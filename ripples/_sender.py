@@ -183,7 +183,8 @@ class Sender:
                 return
             if not self._running:
                 self._start_thread()
-        self._wake_event.set()
+        if not self._wake_event.is_set():
+            self._wake_event.set()
 
     def flush(self, timeout: float | None) -> bool:
         """Wait until every event queued before the call was attempted; True if all delivered."""
@@ -291,16 +292,16 @@ class Sender:
             raise
 
     def _linger(self) -> None:
-        """Let a burst of wake-ups coalesce; never delays a flush(), a close() or a full batch."""
-        end = time.monotonic() + _LINGER_SECONDS
-        while not (
+        """Let a burst of wake-ups coalesce into one batch before sending.
+
+        A plain sleep, not a wait on the wake event: a busy server wakes us on
+        every response, and answering each wake-up would cost a GIL hand-off
+        per request. A pending flush(), close() or a full batch skips it.
+        """
+        if not (
             self._stopping or self._waiters or len(self._queue) >= self.config.max_queue_size
         ):
-            left = end - time.monotonic()
-            if left <= 0:
-                return
-            self._wake_event.wait(left)
-            self._wake_event.clear()
+            time.sleep(_LINGER_SECONDS)
 
     def _exit_if(self, condition: Callable[[], bool]) -> bool:
         """Mark the thread stopped if ``condition`` holds under the lock (no event can slip in)."""
@@ -327,13 +328,24 @@ class Sender:
             self._drain_locked(None)
 
     def _drain_locked(self, deadline: float | None) -> None:
-        """Send everything queued, batch by batch; stop at the first batch that stays failed."""
+        """Send what was queued at the wake-up, then more only while a trigger holds.
+
+        Under steady traffic the queue never empties: draining "until empty"
+        would post a handful of events per request. After the events that were
+        waiting are sent, another batch goes out only for a full batch, a
+        pending ``flush()`` or a shutdown; the rest waits for the next wake-up.
+        Stops at the first batch that stays failed.
+        """
+        with self._lock:
+            owed = len(self._queue)
         while True:
             with self._lock:
-                if not self._queue:
+                queued = len(self._queue)
+                if not queued or (owed <= 0 and not self._trigger_holds(queued)):
                     break
-                size = min(len(self._queue), self.config.max_batch_size)
+                size = min(queued, self.config.max_batch_size)
                 batch = [self._queue.popleft() for _ in range(size)]
+            owed -= size
             if not self._send_batch(batch, deadline):
                 with self._lock:
                     # Back to the front, oldest first; trim the oldest if the
@@ -352,6 +364,14 @@ class Sender:
                 self._resolved += len(batch)
             self._release_waiters(everyone=False)
         self._release_waiters(everyone=False)
+
+    def _trigger_holds(self, queued: int) -> bool:
+        """Whether to keep sending now; the caller holds ``self._lock``."""
+        return (
+            queued >= self.config.max_queue_size
+            or self._stopping
+            or any(target > self._resolved for target, _ in self._waiters)
+        )
 
     def _release_waiters(self, everyone: bool) -> None:
         with self._lock:

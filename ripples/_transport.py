@@ -8,6 +8,7 @@ later", a :class:`RipplesAPIError` means "refused for good".
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Callable
 
 import requests
@@ -74,6 +75,13 @@ class HttpTransport:
     def session(self) -> requests.Session:
         if self._session is None:
             session = requests.Session()
+            # Read the proxy and CA settings from the environment once, not on
+            # every post (requests re-reads them, and ~/.netrc, per request).
+            session.proxies.update(requests.utils.get_environ_proxies(self._url))
+            session.verify = (
+                os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            )
+            session.trust_env = False
             session.headers.update(
                 {
                     "Authorization": f"Bearer {self._key}",
