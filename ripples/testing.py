@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from types import TracebackType
-from typing import Any, Optional, overload
+from typing import Any, overload
 
 from ripples import _recording
 
@@ -51,13 +51,6 @@ Events = Iterable[Mapping[str, Any]]
 
 class _Absent:
     """Marker for "this field must not be present on the event"."""
-
-    _instance: Optional[_Absent] = None
-
-    def __new__(cls) -> _Absent:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
 
     def __repr__(self) -> str:
         return "ABSENT"

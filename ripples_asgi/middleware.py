@@ -76,7 +76,7 @@ class RipplesMiddleware:
 
         async def send_after_flush(message: Message) -> None:
             nonlocal flushed
-            if not flushed and message.get("type") in _SHUTDOWN_DONE:
+            if not flushed and _type_of(message) in _SHUTDOWN_DONE:
                 flushed = True
                 await self._flush_before_exit()
             await send(message)
@@ -100,7 +100,7 @@ class RipplesMiddleware:
         if not delivered:
             logger.info(
                 "ripples: not every event was delivered within %.1fs of lifespan shutdown; "
-                "the exit drain tries again",
+                "the rest stays buffered",
                 timeout,
             )
 
@@ -114,6 +114,13 @@ def _is_last(message: Message) -> bool:
         return kind in _ENDINGS
     except Exception:  # a malformed message is the server's to refuse, not ours
         return False
+
+
+def _type_of(message: Message) -> object:
+    try:
+        return message["type"]
+    except Exception:
+        return None
 
 
 def _flush_soon(binding: VisitorBinding) -> None:

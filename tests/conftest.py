@@ -11,6 +11,9 @@ import pytest
 from ripples import Ripples
 from ripples.dev import DevServer
 
+#: ``pytester`` runs users' test files in a sandbox (tests/testing).
+pytest_plugins = ["pytester"]
+
 TEST_KEY = "priv_test_0123456789abcdef"
 
 # The suite must never reach the hosted API, whatever the developer's shell exports.
