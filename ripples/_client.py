@@ -29,8 +29,9 @@ from ._events import (
     timestamp_arg,
     user_id_arg,
 )
-from ._sender import ErrorCallback, Sender, SenderConfig, complete_event, shared_sender
+from ._sender import ErrorCallback, Sender, SenderConfig, shared_sender
 from ._transport import HttpTransport, call_custom_post
+from ._wire import complete_event
 
 logger = logging.getLogger("ripples")
 

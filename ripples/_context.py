@@ -34,6 +34,8 @@ def normalize_visitor_id(value: Any) -> str | None:
     """
     if not isinstance(value, str) or len(value) > 64:
         return None
+    if len(value) == 36 and _UUID_RE.fullmatch(value):  # the usual, clean cookie
+        return value.lower()
     text: str = value.strip().strip('"').strip()
     if len(text) == 36 and _UUID_RE.fullmatch(text):
         return text.lower()
@@ -104,7 +106,10 @@ class VisitorBinding:
         """
         if not self._senders:
             return
-        senders, self._senders = self._senders, set()
+        # tuple() copies in one step under the GIL: a thread-pool thread of this
+        # request may still be adding to the set while we iterate.
+        senders = tuple(self._senders)
+        self._senders = set()
         for sender in senders:
             sender.wake()
 

@@ -39,7 +39,7 @@ from typing import Any, Callable, NamedTuple, Optional
 
 from ._errors import RipplesAPIError, RipplesBufferOverflowError, RipplesError
 from ._transport import HttpTransport, TransientError, Transport
-from ._version import __version__
+from ._wire import complete_event
 
 logger = logging.getLogger("ripples")
 
@@ -48,7 +48,6 @@ ErrorCallback = Optional[Callable[[Exception], None]]
 #: its time as epoch seconds, and the on_error of the client that made it.
 Item = tuple[dict[str, Any], float, ErrorCallback]
 
-_SDK_FIELDS = {"$sdk_name": "python", "$sdk_version": __version__, "$platform": "server"}
 _IDLE_EXIT_SECONDS = 30.0
 #: How long a wake-up waits for more events before sending, so that the
 #: per-request wakes of a busy web server coalesce into one batch.
@@ -75,36 +74,6 @@ class SenderConfig(NamedTuple):
         fields = ", ".join(f"{name}={value!r}" for name, value in self._asdict().items()
                            if name != "secret_key")
         return f"SenderConfig(secret_key=***, {fields})"
-
-
-def new_event_id() -> str:
-    """A random (version 4) UUID string, lowercase: cheaper than ``str(uuid.uuid4())``."""
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
-
-
-_last_stamp: tuple[int, str] = (-1, "")
-
-
-def format_sent_at(ts: float) -> str:
-    """``YYYY-MM-DDTHH:MM:SSZ`` for an epoch time; consecutive events share the string."""
-    global _last_stamp
-    second = int(ts // 1)
-    cached = _last_stamp  # one tuple, swapped atomically, so threads never mix halves
-    if cached[0] == second:
-        return cached[1]
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
-    _last_stamp = (second, stamp)
-    return stamp
-
-
-def complete_event(data: dict[str, Any], ts: float) -> dict[str, Any]:
-    """Add the fields every event carries; idempotent, so retries keep their id."""
-    if "$event_id" not in data:
-        data["$event_id"] = new_event_id()
-        data["$sent_at"] = format_sent_at(ts)
-        data.update(_SDK_FIELDS)
-    return data
 
 
 def _report(exc: RipplesError, callbacks: set[ErrorCallback], level: int) -> None:
