@@ -88,20 +88,19 @@ def _check_base_url(base_url: Any) -> str:
 
 
 def _event(
-    method: str, event_type: str, user_id: Any, attributes: dict[str, Any]
-) -> dict[str, Any]:
-    """The event dict: checked custom properties first, then the common system fields.
+    method: str, event_type: str, user_id: Any, attributes: dict[str, Any], visitor: Any
+) -> tuple[dict[str, Any], Any]:
+    """The event dict (checked custom properties, then the common system fields) and the
+    visitor the call asked for: ``visitor`` or, failing that, the 0.1.x ``$visitor_id`` key.
 
     ``attributes`` is the call's own ``**kwargs`` dict, so it is reused, not copied.
     """
     user = user_id_arg(method, user_id)
-    visitor = attributes.pop("$visitor_id", None)  # the 0.1.x spelling, not a property
+    dollar_visitor = attributes.pop("$visitor_id", None)  # a spelling, not a property
     data = properties_arg(method, attributes) if attributes else attributes
     data["$type"] = event_type
     data["$user_id"] = user
-    if visitor is not None:
-        data["$visitor_id"] = visitor
-    return data
+    return data, dollar_visitor if visitor is None else visitor
 
 
 class Ripples:
@@ -193,9 +192,11 @@ class Ripples:
     ) -> None:
         """Track a payment; a negative amount is a refund. ``Decimal`` amounts are fine."""
         value = amount_arg("revenue", "amount", amount)
-        data = _event("revenue", "revenue", user_id, attributes)
+        data, visitor = _event(
+            "revenue", "revenue", user_id, attributes, ripples_visitor_id or visitor_id
+        )
         data["$amount"] = value
-        self._enqueue("revenue", data, timestamp, ripples_visitor_id or visitor_id)
+        self._enqueue("revenue", data, timestamp, visitor)
 
     def signup(
         self,
@@ -207,8 +208,10 @@ class Ripples:
         **attributes: Any,
     ) -> None:
         """Track a new user; pass the visitor (or use an integration) to keep attribution."""
-        data = _event("signup", "signup", user_id, attributes)
-        self._enqueue("signup", data, timestamp, ripples_visitor_id or visitor_id)
+        data, visitor = _event(
+            "signup", "signup", user_id, attributes, ripples_visitor_id or visitor_id
+        )
+        self._enqueue("signup", data, timestamp, visitor)
 
     def track(
         self,
@@ -224,7 +227,9 @@ class Ripples:
     ) -> None:
         """Track a meaningful product action; ``activated=True`` marks this user's activation."""
         name = name_arg("track", "action_name", action_name)
-        data = _event("track", "track", user_id, attributes)
+        data, visitor = _event(
+            "track", "track", user_id, attributes, ripples_visitor_id or visitor_id
+        )
         data["$name"] = name
         if area is not None:
             data["$area"] = name_arg("track", "area", area)
@@ -234,7 +239,7 @@ class Ripples:
                     f"track(): activated must be True, False or None, got {activated!r}"
                 )
             data["$activated"] = activated
-        self._enqueue("track", data, timestamp, ripples_visitor_id or visitor_id)
+        self._enqueue("track", data, timestamp, visitor)
 
     def identify(
         self,
@@ -246,8 +251,10 @@ class Ripples:
         **attributes: Any,
     ) -> None:
         """Set or update a user's traits (email, name, avatar_url, custom keys)."""
-        data = _event("identify", "identify", user_id, attributes)
-        self._enqueue("identify", data, timestamp, ripples_visitor_id or visitor_id)
+        data, visitor = _event(
+            "identify", "identify", user_id, attributes, ripples_visitor_id or visitor_id
+        )
+        self._enqueue("identify", data, timestamp, visitor)
 
     def subscription(
         self,
@@ -268,17 +275,16 @@ class Ripples:
         ``name``/``plan`` and ``interval_count``.
         """
         fields = subscription_fields(subscription_id, status, amount, interval, attributes)
-        data = _event("subscription", "revenue", user_id, attributes)
+        data, visitor = _event(
+            "subscription", "revenue", user_id, attributes, ripples_visitor_id or visitor_id
+        )
         data.update(fields)
-        self._enqueue("subscription", data, timestamp, ripples_visitor_id or visitor_id)
+        self._enqueue("subscription", data, timestamp, visitor)
 
     def _enqueue(
         self, method: str, data: dict[str, Any], timestamp: Any, explicit_visitor: Any
     ) -> None:
         ts = _now() if timestamp is None else timestamp_arg(method, timestamp)
-        dollar_visitor = data.pop("$visitor_id", None)  # the 0.1.x spelling
-        if explicit_visitor is None:
-            explicit_visitor = dollar_visitor
         binding = _current.get()
         visitor = None
         if explicit_visitor is not None:

@@ -71,8 +71,9 @@ class SenderConfig(NamedTuple):
     shutdown_timeout: float
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={value!r}" for name, value in self._asdict().items()
-                           if name != "secret_key")
+        fields = ", ".join(
+            f"{name}={value!r}" for name, value in self._asdict().items() if name != "secret_key"
+        )
         return f"SenderConfig(secret_key=***, {fields})"
 
 
@@ -130,11 +131,7 @@ class Sender:
         with self._lock:
             queue = self._queue
             if len(queue) >= self.config.max_buffer_size:
-                dropped = queue.popleft()
-                self._dropped += 1
-                self._lost += 1
-                self._resolved += 1
-                self._drop_callbacks.add(dropped[2])
+                self._drop_oldest_locked(1)
             queue.append((data, ts, on_error))
             self._enqueued += 1
             if not self._running:
@@ -267,9 +264,7 @@ class Sender:
         every response, and answering each wake-up would cost a GIL hand-off
         per request. A pending flush(), close() or a full batch skips it.
         """
-        if not (
-            self._stopping or self._waiters or len(self._queue) >= self.config.max_queue_size
-        ):
+        if not (self._stopping or self._waiters or len(self._queue) >= self.config.max_queue_size):
             time.sleep(_LINGER_SECONDS)
 
     def _exit_if(self, condition: Callable[[], bool]) -> bool:
@@ -317,22 +312,29 @@ class Sender:
             owed -= size
             if not self._send_batch(batch, deadline):
                 with self._lock:
-                    # Back to the front, oldest first; trim the oldest if the
-                    # buffer filled up meanwhile.
-                    self._queue.extendleft(reversed(batch))
-                    overflow = len(self._queue) - self.config.max_buffer_size
-                    for _ in range(max(0, overflow)):
-                        dropped = self._queue.popleft()
-                        self._dropped += 1
-                        self._lost += 1
-                        self._resolved += 1
-                        self._drop_callbacks.add(dropped[2])
+                    self._requeue_locked(batch)
                 self._release_waiters(everyone=True)
                 return
             with self._lock:
                 self._resolved += len(batch)
             self._release_waiters(everyone=False)
         self._release_waiters(everyone=False)
+
+    def _requeue_locked(self, items: list[Item]) -> None:
+        """Put unsent items back at the front, oldest first, keeping the buffer bound."""
+        self._queue.extendleft(reversed(items))
+        overflow = len(self._queue) - self.config.max_buffer_size
+        if overflow > 0:
+            self._drop_oldest_locked(overflow)
+
+    def _drop_oldest_locked(self, count: int) -> None:
+        """Drop the ``count`` oldest items; counted here, reported by the sender thread."""
+        for _ in range(count):
+            dropped = self._queue.popleft()
+            self._dropped += 1
+            self._lost += 1
+            self._resolved += 1
+            self._drop_callbacks.add(dropped[2])
 
     def _trigger_holds(self, queued: int) -> bool:
         """Whether to keep sending now; the caller holds ``self._lock``."""
@@ -368,9 +370,7 @@ class Sender:
                 delay = self._backoff(attempt, exc.retry_after)
                 out_of_time = deadline is not None and time.monotonic() + delay >= deadline
                 if attempt > self.config.max_retries or out_of_time or self._stopping:
-                    self._failures += 1
-                    pause = max(exc.retry_after or 0.0, self._backoff(self._failures + 2, None))
-                    self._retry_at = time.monotonic() + pause
+                    pause = self._pause_after_failure(exc.retry_after)
                     _report(
                         RipplesAPIError(
                             f"ripples: could not deliver {len(events)} events ({exc}); "
@@ -386,15 +386,11 @@ class Sender:
                 logger.debug("ripples: retrying a batch in %.2fs after %s", delay, exc)
                 self._wait_retry(delay)
                 continue
-            except RipplesAPIError as exc:
+            except RipplesAPIError as exc:  # the API answered: not an outage
                 self._refused(batch, exc, deadline)
-                self._failures = 0
-                self._retry_at = 0.0
-                return True
             except Exception as exc:  # a bug in a transport must not kill the thread
                 logger.exception("ripples: unexpected error while sending")
-                self._failures += 1
-                self._retry_at = time.monotonic() + self._backoff(self._failures + 2, None)
+                self._pause_after_failure(None)
                 _report(
                     RipplesError(f"ripples: unexpected error while sending: {exc!r}"),
                     {item[2] for item in batch},
@@ -404,6 +400,13 @@ class Sender:
             self._failures = 0
             self._retry_at = 0.0
             return True
+
+    def _pause_after_failure(self, retry_after: float | None) -> float:
+        """Back off after a batch stayed failed: longer with each failure in a row."""
+        self._failures += 1
+        pause = max(retry_after or 0.0, self._backoff(self._failures + 2, None))
+        self._retry_at = time.monotonic() + pause
+        return pause
 
     def _refused(self, batch: list[Item], exc: RipplesAPIError, deadline: float | None) -> None:
         """A 4xx for the whole batch: find the bad event(s) by splitting, keep the rest."""
@@ -431,8 +434,8 @@ class Sender:
             if not self._send_batch(half, deadline):
                 # A transient failure while isolating: keep the rest for later.
                 with self._lock:
-                    self._queue.extendleft(reversed(half))
                     self._resolved -= len(half)
+                    self._requeue_locked(half)
 
     def _attempt_timeout(self, deadline: float | None) -> tuple[float, float]:
         if deadline is None:
