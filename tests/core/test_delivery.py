@@ -16,7 +16,7 @@ from ripples import (
 )
 from ripples.dev import DevServer
 
-from .helpers import wait_until
+from ..polling import wait_until
 
 
 def test_sends_in_background_when_the_queue_is_full(

@@ -10,7 +10,7 @@ import pytest
 from ripples import Ripples
 from ripples.dev import DevServer
 
-from .helpers import wait_until
+from ..polling import wait_until
 
 SECRET = "priv_super_secret_value_123"
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator
-from typing import Any, Callable
+from typing import Any
 
 import psutil
 import pytest
@@ -46,15 +45,6 @@ class ErrorLog:
     def refused(self) -> list[RipplesAPIError]:
         """Refusals for good (not retryable): a soak must have none."""
         return [e for e in self.of_type(RipplesAPIError) if not e.retryable]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``condition`` until it holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.02)
 
 
 def client_sockets(port: int) -> list[Any]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ripples.dev import DevServer
 
-from .conftest import wait_until
+from ..polling import wait_until
 
 WORKER = str(Path(__file__).with_name("_stream_worker.py"))
 

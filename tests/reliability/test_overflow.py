@@ -5,7 +5,8 @@ from __future__ import annotations
 from ripples import Ripples
 from ripples.dev import DevServer
 
-from .conftest import KEY, ErrorLog, wait_until
+from ..polling import wait_until
+from .conftest import KEY, ErrorLog
 
 BUFFER = 200
 TRACKED = 1_000

@@ -26,6 +26,7 @@ from ripples import Ripples
 from ripples.dev import DevServer
 from ripples_asgi import RipplesMiddleware
 
+from ..polling import wait_until
 from .conftest import (
     KEY,
     SOAK_SECONDS,
@@ -33,7 +34,6 @@ from .conftest import (
     RssSampler,
     client_sockets,
     play_faults,
-    wait_until,
 )
 
 THREADS = 16

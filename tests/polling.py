@@ -1,4 +1,4 @@
-"""Small polling helpers for core tests (no sleeps as synchronisation)."""
+"""Polling with a deadline, for tests that wait on another thread or process."""
 
 from __future__ import annotations
 
