@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 from ripples import Ripples
 
@@ -46,3 +48,34 @@ def gate(tag: str) -> asyncio.Event:
 
 async def wait_gate(tag: str) -> None:
     await asyncio.wait_for(gate(tag).wait(), 15)
+
+
+async def gated_body(client: Ripples, tag: str) -> AsyncIterator[bytes]:
+    """A streamed body that tracks before its first chunk and after ``/release``."""
+    client.track("stream-start", tag)
+    yield b"first\n"
+    await wait_gate(tag)
+    client.track("stream-end", tag)
+    yield b"last\n"
+
+
+def chunked_body(client: Ripples, tag: str) -> Iterator[bytes]:
+    """A sync streamed body (iterated in a thread pool) that tracks every chunk."""
+    for n in range(3):
+        client.track("chunk", tag, n=n)
+        yield b"chunk\n"
+
+
+async def echo_websocket(websocket: Any, client: Ripples, tag: str, disconnect: type) -> None:
+    """Starlette's WebSocket API (FastAPI's too): track each message until ``bye``."""
+    await websocket.accept()
+    try:
+        while True:
+            text = await websocket.receive_text()
+            if text == "bye":
+                await websocket.close()
+                return
+            client.track("ws", tag, n=text)
+            await websocket.send_text(f"ok {text}")
+    except disconnect:
+        pass

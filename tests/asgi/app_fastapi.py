@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Callable
 
@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
 
 from ripples_asgi import RipplesMiddleware
 
-from ._appkit import FILE, NAME, gate, make_client, wait_gate
+from ._appkit import FILE, NAME, chunked_body, echo_websocket, gate, gated_body, make_client
 
 ripples = make_client()
 
@@ -66,24 +66,12 @@ def track_sync(tag: str, i: str) -> str:  # FastAPI runs it in the thread pool
 
 @app.get("/stream")
 async def stream(tag: str) -> StreamingResponse:
-    async def body() -> AsyncIterator[bytes]:
-        ripples.track("stream-start", tag)
-        yield b"first\n"
-        await wait_gate(tag)
-        ripples.track("stream-end", tag)
-        yield b"last\n"
-
-    return StreamingResponse(body())
+    return StreamingResponse(gated_body(ripples, tag))
 
 
 @app.get("/stream-sync")
 async def stream_sync(tag: str) -> StreamingResponse:
-    def body() -> Iterator[bytes]:
-        for n in range(3):
-            ripples.track("chunk", tag, n=n)
-            yield b"chunk\n"
-
-    return StreamingResponse(body())
+    return StreamingResponse(chunked_body(ripples, tag))
 
 
 @app.get("/release", response_class=PlainTextResponse)
@@ -112,14 +100,4 @@ async def background(tag: str, tasks: BackgroundTasks) -> str:
 
 @app.websocket("/ws")
 async def ws(websocket: WebSocket, tag: str) -> None:
-    await websocket.accept()
-    try:
-        while True:
-            text = await websocket.receive_text()
-            if text == "bye":
-                await websocket.close()
-                return
-            ripples.track("ws", tag, n=text)
-            await websocket.send_text(f"ok {text}")
-    except WebSocketDisconnect:
-        pass
+    await echo_websocket(websocket, ripples, tag, WebSocketDisconnect)

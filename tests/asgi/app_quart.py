@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 from quart import Quart, Response, request, send_file, websocket
 
 from ripples_asgi import RipplesMiddleware
 
-from ._appkit import FILE, NAME, gate, make_client, wait_gate
+from ._appkit import FILE, NAME, chunked_body, gate, gated_body, make_client
 
 ripples = make_client()
 app = Quart(__name__)
@@ -56,26 +56,14 @@ def track_sync() -> str:  # Quart runs it in an executor with a copied context
 async def stream() -> Response:
     tag = request.args["tag"]
 
-    async def body() -> AsyncIterator[bytes]:
-        ripples.track("stream-start", tag)
-        yield b"first\n"
-        await wait_gate(tag)
-        ripples.track("stream-end", tag)
-        yield b"last\n"
-
-    return Response(body())
+    return Response(gated_body(ripples, tag))
 
 
 @app.get("/stream-sync")
 def stream_sync() -> Iterator[bytes]:  # Quart iterates it in an executor
     tag = request.args["tag"]
 
-    def body() -> Iterator[bytes]:
-        for n in range(3):
-            ripples.track("chunk", tag, n=n)
-            yield b"chunk\n"
-
-    return body()
+    return chunked_body(ripples, tag)
 
 
 @app.get("/release")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Callable
 
@@ -24,7 +24,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ripples_asgi import RipplesMiddleware
 
-from ._appkit import FILE, NAME, gate, make_client, wait_gate
+from ._appkit import FILE, NAME, chunked_body, echo_websocket, gate, gated_body, make_client
 
 ripples = make_client()
 
@@ -59,25 +59,13 @@ def track_sync(request: Request) -> Response:
 async def stream(request: Request) -> Response:
     tag = request.query_params["tag"]
 
-    async def body() -> AsyncIterator[bytes]:
-        ripples.track("stream-start", tag)
-        yield b"first\n"
-        await wait_gate(tag)
-        ripples.track("stream-end", tag)
-        yield b"last\n"
-
-    return StreamingResponse(body())
+    return StreamingResponse(gated_body(ripples, tag))
 
 
 async def stream_sync(request: Request) -> Response:
     tag = request.query_params["tag"]
 
-    def body() -> Iterator[bytes]:  # iterated in the thread pool
-        for n in range(3):
-            ripples.track("chunk", tag, n=n)
-            yield b"chunk\n"
-
-    return StreamingResponse(body())
+    return StreamingResponse(chunked_body(ripples, tag))
 
 
 async def release(request: Request) -> Response:
@@ -102,17 +90,7 @@ async def background(request: Request) -> Response:
 
 async def ws(websocket: WebSocket) -> None:
     tag = websocket.query_params["tag"]
-    await websocket.accept()
-    try:
-        while True:
-            text = await websocket.receive_text()
-            if text == "bye":
-                await websocket.close()
-                return
-            ripples.track("ws", tag, n=text)
-            await websocket.send_text(f"ok {text}")
-    except WebSocketDisconnect:
-        pass
+    await echo_websocket(websocket, ripples, tag, WebSocketDisconnect)
 
 
 routes = [
