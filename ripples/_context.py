@@ -56,7 +56,9 @@ def visitor_id_from_cookies(cookies: Mapping[str, str]) -> str | None:
 class VisitorBinding:
     """A visitor bound to the current context, usable as a (re-enterable) context manager.
 
-    Integrations create one per request with :func:`bind_visitor`, enter it
+    Integrations create one per request with :func:`bind_visitor` (or construct
+    it directly from an id that :func:`visitor_id_from_cookies` already
+    validated: the constructor does not check it again), enter it
     around the view and again around each chunk of a streamed body, then call
     :meth:`flush_soon` once the response is sent.
     """

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from ripples import Ripples, VisitorBinding, bind_visitor
+from ripples import Ripples, VisitorBinding
 
 from ._cookies import visitor_id_from_scope
 from ._types import ASGIApp, Message, Receive, Scope, Send
@@ -57,7 +57,8 @@ class RipplesMiddleware:
                 await self.app(scope, receive, send)
             return
         # One request or websocket connection: every event tracked within gets its visitor.
-        binding = bind_visitor(visitor_id_from_scope(scope))
+        # The parser already validated the id, so the binding is made directly.
+        binding = VisitorBinding(visitor_id_from_scope(scope))
 
         async def send_then_flush(message: Message) -> None:
             await send(message)

@@ -17,7 +17,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
-from ripples import VisitorBinding, bind_visitor, visitor_id_from_cookies
+from ripples import VISITOR_COOKIE, VisitorBinding, bind_visitor
 
 logger = logging.getLogger("ripples.django")
 
@@ -60,7 +60,7 @@ class RipplesMiddleware:
 def _bind(request: HttpRequest) -> VisitorBinding:
     """A binding for the request's visitor; junk or unreadable cookies mean no visitor."""
     try:
-        return bind_visitor(visitor_id_from_cookies(request.COOKIES))
+        return bind_visitor(request.COOKIES.get(VISITOR_COOKIE))  # validates: junk is None
     except Exception:
         logger.warning("could not read the visitor cookie; continuing without it", exc_info=True)
         return bind_visitor(None)

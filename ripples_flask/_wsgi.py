@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Callable
 
-from ripples import VISITOR_COOKIE, VisitorBinding, bind_visitor, visitor_id_from_cookies
+from ripples import VISITOR_COOKIE, VisitorBinding, bind_visitor
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -31,12 +31,12 @@ def _binding_for(environ: WSGIEnvironment) -> VisitorBinding | None:
     """The request's binding; the cookie is parsed only when its name is in the header."""
     try:
         header = environ.get("HTTP_COOKIE")
-        visitor_id = None
+        raw = None
         if header and VISITOR_COOKIE in header:
             match = _VISITOR_COOKIE.search(header)
             if match:
-                visitor_id = visitor_id_from_cookies({VISITOR_COOKIE: match.group(1)})
-        return bind_visitor(visitor_id)
+                raw = match.group(1)
+        return bind_visitor(raw)  # validates: junk means no visitor
     except Exception:
         logger.exception("ripples: could not bind the visitor; this request is not attributed")
         return None
