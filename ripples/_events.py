@@ -24,21 +24,20 @@ from ._errors import RipplesValidationError
 SUBSCRIPTION_STATUSES = frozenset({"active", "canceled", "past_due", "trialing", "paused"})
 BILLING_INTERVALS = frozenset({"month", "year", "week", "day"})
 
-#: Keywords every tracking call accepts that are not custom properties.
-VISITOR_KEYWORDS = ("ripples_visitor_id", "visitor_id", "$visitor_id")
 
 _MAX_DEPTH = 20
 _PLAIN_TYPES = frozenset({str, int, bool, type(None)})
 
 
-def user_id_arg(method: str, user_id: Any) -> str:
+def user_id_arg(method: str, user_id: Any, argument: str = "user_id") -> str:
+    """An id as a non-blank string; ints (database keys) are converted."""
     if type(user_id) is str:
         if user_id and not user_id.isspace():
             return user_id
     elif isinstance(user_id, int) and not isinstance(user_id, bool):
         return str(user_id)
     raise RipplesValidationError(
-        f"{method}(): user_id must be a non-empty string (or an int), got {user_id!r}"
+        f"{method}(): {argument} must be a non-empty string (or an int), got {user_id!r}"
     )
 
 
@@ -180,13 +179,7 @@ def subscription_fields(
     Pops ``name``/``plan``, ``currency`` and ``interval_count`` from ``attributes``.
     """
     method = "subscription"
-    sub_id = name_arg(
-        method,
-        "subscription_id",
-        str(subscription_id)
-        if isinstance(subscription_id, int) and not isinstance(subscription_id, bool)
-        else subscription_id,
-    )
+    sub_id = user_id_arg(method, subscription_id, "subscription_id")
     if status not in SUBSCRIPTION_STATUSES:
         raise RipplesValidationError(
             f"subscription(): status must be one of {sorted(SUBSCRIPTION_STATUSES)}, got {status!r}"
