@@ -26,10 +26,12 @@ from ._errors import (
     RipplesError,
     RipplesValidationError,
 )
+from ._ledger import DeliveryStats
 from ._version import __version__
 
 __all__ = [
     "VISITOR_COOKIE",
+    "DeliveryStats",
     "Ripples",
     "RipplesAPIError",
     "RipplesBufferOverflowError",
@@ -47,6 +49,7 @@ _logging.getLogger("ripples").addHandler(_logging.NullHandler())
 
 # Show the public path in reprs and tracebacks (``ripples.Ripples``, not ``ripples._client``).
 for _cls in (
+    DeliveryStats,
     Ripples,
     RipplesAPIError,
     RipplesBufferOverflowError,
