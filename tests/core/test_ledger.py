@@ -219,11 +219,12 @@ def test_a_client_per_request_with_a_custom_post_shares_one_sender(server: DevSe
 
 def test_a_wrong_key_is_refused_and_never_appears_in_stats() -> None:
     with DevServer(key="priv_right_key_0123456") as server:
-        with Ripples("priv_wrong_key_abcdef", base_url=server.url, max_retries=0) as client:
-            client.track("a", "user_1")
-            client.track("b", "user_1")
-            assert client.flush(timeout=10) is False
-            stats = client.stats()
+        client = Ripples("priv_wrong_key_abcdef", base_url=server.url, max_retries=0)
+        client.track("a", "user_1")
+        client.track("b", "user_1")
+        assert client.flush(timeout=10) is False
+        stats = client.stats()
+        client.close(timeout=1)
     assert stats.refused == 2 and stats.balanced
     assert stats.last_error is not None and "401" in stats.last_error
     assert "priv_wrong_key_abcdef" not in repr(stats)

@@ -66,7 +66,9 @@ def test_an_unencodable_event_is_dropped_alone_and_the_rest_flows(
     assert sender.flush(10) is True
 
 
-def test_pending_events_keep_their_order_through_failures(sender: Sender, server: DevServer) -> None:
+def test_pending_events_keep_their_order_through_failures(
+    sender: Sender, server: DevServer
+) -> None:
     server.fail_rate = 1.0
     for i in range(20):
         sender.put(_event(f"e{i:02d}"), time.time(), None)
