@@ -28,15 +28,14 @@ LOCK_NB)`` on the file itself, which the kernel releases when the holder dies,
 however it dies; it deletes the file only after the API accepted the events.
 A crash between acceptance and deletion re-sends the segment, which is
 harmless: events keep their ``$event_id`` and the API de-duplicates on it.
-Within one process, a registry keeps two threads (or two ``Spool`` objects)
-from claiming one segment, which also holds where ``flock`` is per process.
-POSIX only: on Windows ``Spool()`` raises :class:`SpoolUnavailable`.
+Within one process, a register (``_spool_segment``) keeps two threads from
+claiming one segment. POSIX only: on Windows ``Spool()`` raises
+:class:`SpoolUnavailable`. The steps themselves are in ``_spool_files``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import itertools
 import logging
@@ -45,22 +44,30 @@ import stat
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from ._spool_files import (
+    O_NOFOLLOW,
+    SpoolUnavailable,
+    fsync_directory,
+    pid_alive,
+    publish,
+    read_all,
+    same_file,
+    try_flock,
+)
 from ._spool_format import (
     FORMAT_VERSION,
     HEADER_SIZE,
-    DecodedSegment,
     decode_segment,
     encode_segment,
     read_header,
     record_size,
 )
+from ._spool_segment import CLAIMS, Segment
 
-if sys.platform != "win32":
-    import fcntl
+__all__ = ["Segment", "Spool", "SpoolUnavailable", "WriteResult", "spool_namespace"]
 
 logger = logging.getLogger("ripples")
 
@@ -73,26 +80,10 @@ _TEMP_SWEEP_EVERY = 60.0  # seconds between sweeps for debris from claim()
 _WRITE_LOCK_WAIT = 2.0  # seconds a writer waits for another process's write to finish
 _NAMESPACE_SALT = b"ripples-spool-namespace-v1"
 _NAMESPACE_ITERATIONS = 100_000
-_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 _counter = itertools.count()
 _namespaces: dict[tuple[str, str], str] = {}
 _write_lock = threading.Lock()  # one writer per process; .lock serialises processes
-_claims_lock = threading.Lock()
-_claimed: weakref.WeakValueDictionary[str, Segment] = weakref.WeakValueDictionary()
-
-
-class SpoolUnavailable(Exception):
-    """The spool directory cannot be used: missing and not creatable, not writable, or full.
-
-    The message names the path and the OS error, never the key. The caller warns
-    once and keeps the events in memory. ``evicted_events`` is how many older
-    spooled events a failed :meth:`Spool.write` had already deleted to make room.
-    """
-
-    def __init__(self, message: str, evicted_events: int = 0) -> None:
-        super().__init__(message)
-        self.evicted_events = evicted_events
 
 
 def spool_namespace(base_url: str, secret_key: str) -> str:
@@ -131,66 +122,6 @@ class WriteResult:
     def dropped_events(self) -> int:
         """Events lost by this write: evicted from older segments plus rejected from this one."""
         return self.evicted_events + self.rejected_events
-
-
-class Segment:
-    """A claimed segment: its events, locked against every other claimer until
-    :meth:`delete` or :meth:`release`.
-
-    ``events`` holds every intact record (encoded JSON events, oldest first),
-    ``damaged`` how many records were lost to truncation or corruption (a
-    segment can have no intact event and still be worth deleting), ``size`` the
-    file's bytes. Used as a context manager it is released on exit unless deleted.
-    """
-
-    def __init__(self, path: str, fd: int, decoded: DecodedSegment, size: int) -> None:
-        self.path = path
-        self.events: list[bytes] = decoded.events
-        self.damaged = decoded.damaged
-        self.size = size
-        self._held = True
-        self._close = weakref.finalize(self, _close_quietly, fd)
-
-    def __repr__(self) -> str:
-        return f"<Segment {self.path!r} events={len(self.events)} damaged={self.damaged}>"
-
-    def __enter__(self) -> Segment:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
-
-    def delete(self) -> None:
-        """Remove the file, then release the lock; call only once the API accepted the events.
-
-        A no-op once released. Raises :class:`SpoolUnavailable` if the file cannot
-        be removed (the lock is released all the same; the events will be sent again).
-        """
-        if not self._held:
-            return
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            self.release()
-            raise SpoolUnavailable(f"cannot delete spool segment {self.path}: {exc}") from exc
-        self.release()
-
-    def release(self) -> None:
-        """Give the segment back (delivery failed); the file stays for a later claim."""
-        if not self._held:
-            return
-        self._held = False
-        with _claims_lock:
-            if _claimed.get(self.path) is self:
-                del _claimed[self.path]
-        self._close()
-
-    def _abandon(self) -> None:
-        """In a forked child: drop the inherited descriptor; the parent keeps its claim."""
-        self._held = False
-        self._close()
 
 
 class Spool:
@@ -261,25 +192,11 @@ class Spool:
 
     def _write_segment(self, data: bytes) -> str:
         token = f"{os.getpid()}-{next(_counter)}-{os.urandom(3).hex()}"
-        temp = os.path.join(self.path, TEMP_PREFIX + token)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW, 0o600)
-        try:
-            try:
-                os.fchmod(fd, 0o600)  # exactly 0600, whatever the umask
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            final = os.path.join(self.path, f"{time.time_ns():020d}-{token}{SEGMENT_SUFFIX}")
-            os.replace(temp, final)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
-        _fsync_directory(self.path)
-        return final
+        return publish(
+            data,
+            os.path.join(self.path, TEMP_PREFIX + token),
+            lambda: os.path.join(self.path, f"{time.time_ns():020d}-{token}{SEGMENT_SUFFIX}"),
+        )
 
     def _evict(self, segments: list[tuple[str, int]], need: int) -> tuple[int, int]:
         """Delete the oldest unheld segments until ``need`` bytes are freed: (events, bytes)."""
@@ -288,8 +205,8 @@ class Spool:
             if freed >= need:
                 break
             path = os.path.join(self.path, name)
-            with _claims_lock:
-                if path in _claimed:
+            with CLAIMS.lock:
+                if CLAIMS.holds(path):
                     continue
                 events = _delete_unless_held(path)
             if events is not None:
@@ -305,10 +222,10 @@ class Spool:
         say) goes ahead: overshooting by one segment is better than losing events.
         """
         path = os.path.join(self.path, _LOCK_NAME)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | O_NOFOLLOW, 0o600)
         try:
             deadline = time.monotonic() + _WRITE_LOCK_WAIT
-            while not _try_flock(fd) and time.monotonic() < deadline:
+            while not try_flock(fd) and time.monotonic() < deadline:
                 time.sleep(0.005)
             yield
         finally:
@@ -331,28 +248,28 @@ class Spool:
             raise SpoolUnavailable(f"cannot read the spool {self.path}: {exc.strerror}") from exc
         for name, _ in segments:
             path = os.path.join(self.path, name)
-            with _claims_lock:
-                if path in _claimed:
+            with CLAIMS.lock:
+                if CLAIMS.holds(path):
                     continue
                 segment = self._try_claim(path)
                 if segment is not None:
-                    _claimed[path] = segment
+                    CLAIMS.add(segment)
                     return segment
         return None
 
     def _try_claim(self, path: str) -> Segment | None:
         try:
-            fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW)
+            fd = os.open(path, os.O_RDONLY | O_NOFOLLOW)
         except FileNotFoundError:
             return None
         except OSError as exc:
             self._warn_once(path, exc)
             return None
         try:
-            if not _try_flock(fd) or not _same_file(fd, path):
+            if not try_flock(fd) or not same_file(fd, path):
                 os.close(fd)
                 return None
-            data = _read_all(fd)
+            data = read_all(fd)
         except OSError as exc:
             os.close(fd)
             self._warn_once(path, exc)
@@ -408,7 +325,7 @@ class Spool:
                 pass
             else:
                 os.chmod(self.path, 0o700)  # exactly 0700, whatever the umask
-                _fsync_directory(self.directory)
+                fsync_directory(self.directory)
             info = os.lstat(self.path)
         except OSError as exc:
             raise SpoolUnavailable(
@@ -423,7 +340,7 @@ class Spool:
         """Create and remove a temp file, so an unwritable directory fails here, not later."""
         probe = os.path.join(self.path, f"{TEMP_PREFIX}{os.getpid()}-probe-{os.urandom(3).hex()}")
         try:
-            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW, 0o600))
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW, 0o600))
             os.unlink(probe)
         except OSError as exc:
             raise SpoolUnavailable(
@@ -441,7 +358,7 @@ class Spool:
                 with contextlib.suppress(OSError):
                     age = now - entry.stat(follow_symlinks=False).st_mtime
                     pid = entry.name[len(TEMP_PREFIX) :].split("-", 1)[0]
-                    if age > _ABANDONED_TEMP_AGE or (age > _STALE_TEMP_AGE and not _alive(pid)):
+                    if age > _ABANDONED_TEMP_AGE or (age > _STALE_TEMP_AGE and not pid_alive(pid)):
                         os.unlink(entry.path)
 
 
@@ -458,86 +375,25 @@ def _newest_that_fit(events: Sequence[bytes], room: int) -> list[bytes]:
 def _delete_unless_held(path: str) -> int | None:
     """Delete a segment nobody holds: its event count, 0 if already gone, ``None`` if held."""
     try:
-        fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | O_NOFOLLOW)
     except FileNotFoundError:
         return 0
     try:
-        if not _try_flock(fd):
+        if not try_flock(fd):
             return None
-        if not _same_file(fd, path):
+        if not same_file(fd, path):
             return 0
         header = read_header(os.pread(fd, HEADER_SIZE, 0))
-        count = header[1] if header else len(decode_segment(_read_all(fd)).events)
+        count = header[1] if header else len(decode_segment(read_all(fd)).events)
         os.unlink(path)
         return count
     finally:
         os.close(fd)
 
 
-def _try_flock(fd: int) -> bool:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
-def _same_file(fd: int, path: str) -> bool:
-    """Whether ``path`` still names the file open on ``fd`` (not deleted or replaced since)."""
-    try:
-        named = os.stat(path, follow_symlinks=False)
-    except FileNotFoundError:
-        return False
-    opened = os.fstat(fd)
-    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
-
-
-def _read_all(fd: int) -> bytes:
-    chunks: list[bytes] = []
-    offset = 0
-    while True:
-        chunk = os.pread(fd, 1 << 20, offset)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        offset += len(chunk)
-
-
-def _fsync_directory(path: str) -> None:
-    """Make a rename or creation in ``path`` durable; file systems that refuse are let be."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError as exc:
-        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
-            raise
-    finally:
-        os.close(fd)
-
-
-def _alive(pid: str) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _close_quietly(fd: int) -> None:
-    with contextlib.suppress(OSError):
-        os.close(fd)
-
-
 def _after_fork_in_child() -> None:
-    """A forked child inherits the parent's claims' descriptors: drop them, not the claims."""
-    global _write_lock, _claims_lock
-    _write_lock = threading.Lock()
-    _claims_lock = threading.Lock()
-    for segment in list(_claimed.values()):
-        segment._abandon()
-    _claimed.clear()
+    global _write_lock
+    _write_lock = threading.Lock()  # another thread may have held it at the fork
 
 
 if hasattr(os, "register_at_fork"):
