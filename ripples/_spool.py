@@ -243,10 +243,10 @@ class Spool:
         if time.monotonic() >= self._next_sweep:
             self._sweep_temps()
         try:
-            segments = self._scan()
+            names = self._names()  # no stat: a claim costs one directory read
         except OSError as exc:
             raise SpoolUnavailable(f"cannot read the spool {self.path}: {exc.strerror}") from exc
-        for name, _ in segments:
+        for name in names:
             path = os.path.join(self.path, name)
             with CLAIMS.lock:
                 if CLAIMS.holds(path):
@@ -301,17 +301,19 @@ class Spool:
         except OSError as exc:
             raise SpoolUnavailable(f"cannot read the spool {self.path}: {exc.strerror}") from exc
 
+    def _names(self) -> list[str]:
+        """Every segment's file name, oldest first (names sort by creation time)."""
+        names = os.listdir(self.path)
+        return sorted(n for n in names if n.endswith(SEGMENT_SUFFIX) and not n.startswith("."))
+
     def _scan(self) -> list[tuple[str, int]]:
-        """``(name, bytes)`` of every segment, oldest first (names sort by creation time)."""
+        """``(name, bytes)`` of every segment, oldest first."""
         found = []
-        with os.scandir(self.path) as entries:
-            for entry in entries:
-                if entry.name.endswith(SEGMENT_SUFFIX) and not entry.name.startswith("."):
-                    try:
-                        found.append((entry.name, entry.stat(follow_symlinks=False).st_size))
-                    except FileNotFoundError:
-                        continue
-        found.sort()
+        for name in self._names():
+            try:
+                found.append((name, os.stat(os.path.join(self.path, name)).st_size))
+            except FileNotFoundError:
+                continue
         return found
 
     # -- setup and upkeep ------------------------------------------------------------
