@@ -163,7 +163,8 @@ class Spool:
         Raises :class:`SpoolUnavailable` on any OS error (no space, read-only,
         directory gone and not re-creatable); nothing partial is left visible.
         """
-        if not events:
+        batch = list(events)  # any sequence, a deque included
+        if not batch:
             return WriteResult(0, 0, 0, 0, None)
         evicted = 0
         try:
@@ -172,13 +173,13 @@ class Spool:
             with _write_lock, self._directory_lock():
                 segments = self._scan()
                 used = sum(size for _, size in segments)
-                need = used + HEADER_SIZE + sum(record_size(e) for e in events) - self.max_bytes
+                need = used + HEADER_SIZE + sum(map(record_size, batch)) - self.max_bytes
                 if need > 0:
                     evicted, freed = self._evict(segments, need)
                     used -= freed
-                keep = _newest_that_fit(events, self.max_bytes - used)
+                keep = _newest_that_fit(batch, self.max_bytes - used)
                 if not keep:
-                    return WriteResult(0, 0, evicted, len(events), None)
+                    return WriteResult(0, 0, evicted, len(batch), None)
                 data = encode_segment(keep)
                 path = self._write_segment(data)
         except SpoolUnavailable as exc:
@@ -188,7 +189,7 @@ class Spool:
             raise SpoolUnavailable(
                 f"cannot write to the spool {self.path}: {exc.strerror or exc}", evicted
             ) from exc
-        return WriteResult(len(keep), len(data), evicted, len(events) - len(keep), path)
+        return WriteResult(len(keep), len(data), evicted, len(batch) - len(keep), path)
 
     def _write_segment(self, data: bytes) -> str:
         token = f"{os.getpid()}-{next(_counter)}-{os.urandom(3).hex()}"
@@ -208,7 +209,10 @@ class Spool:
             with CLAIMS.lock:
                 if CLAIMS.holds(path):
                     continue
-                events = _delete_unless_held(path)
+                try:
+                    events = _delete_unless_held(path)
+                except OSError:
+                    break  # the write that follows fails too, and says why
             if events is not None:
                 evicted += events
                 freed += size
@@ -364,14 +368,14 @@ class Spool:
                         os.unlink(entry.path)
 
 
-def _newest_that_fit(events: Sequence[bytes], room: int) -> list[bytes]:
+def _newest_that_fit(events: list[bytes], room: int) -> list[bytes]:
     """The longest tail of ``events`` whose segment (header included) fits in ``room`` bytes."""
     room -= HEADER_SIZE
     start = len(events)
     while start > 0 and record_size(events[start - 1]) <= room:
         room -= record_size(events[start - 1])
         start -= 1
-    return list(events[start:])
+    return events[start:]
 
 
 def _delete_unless_held(path: str) -> int | None:

@@ -9,6 +9,7 @@ import struct
 import threading
 import time
 import zlib
+from collections import deque
 from pathlib import Path
 from typing import Any, Callable
 
@@ -162,7 +163,7 @@ def test_a_batch_larger_than_the_spool_keeps_its_newest_events(make_spool: MakeS
     room = HEADER_SIZE + sum(record_size(e) for e in batch[-10:])
     spool = make_spool(max_bytes=room)
     spool.write(_batch(100, 5))
-    result = spool.write(batch)
+    result = spool.write(deque(batch))  # the sender's buffer is a deque
     assert (result.written_events, result.rejected_events, result.evicted_events) == (10, 40, 5)
     assert result.dropped_events == 45
     segment = spool.claim()
