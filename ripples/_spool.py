@@ -14,7 +14,7 @@ Interface::
     Spool(directory, namespace, max_bytes)
         .write(events: Sequence[bytes]) -> WriteResult
         .claim() -> Segment | None        oldest segment nobody holds, locked for the caller
-        .size_bytes() -> int, .pending_segments() -> int, .path
+        .size_bytes(), .pending_segments(), .pending_events() -> int; .path
     Segment                               .events, .damaged, .path, .size; .delete(), .release()
     WriteResult                           written_events, written_bytes, evicted_events,
                                           rejected_events, dropped_events, path
@@ -298,6 +298,19 @@ class Spool:
     def pending_segments(self) -> int:
         """Number of segments on disk, claimed ones included."""
         return len(self._scan_or_raise())
+
+    def pending_events(self) -> int:
+        """Events in the segments on disk, claimed ones included, as their headers announce."""
+        total = 0
+        for name, _ in self._scan_or_raise():
+            with contextlib.suppress(FileNotFoundError):
+                with open(os.path.join(self.path, name), "rb") as file:
+                    data = file.read(HEADER_SIZE)
+                    header = read_header(data)
+                    if header is None:
+                        data += file.read()
+                total += header[1] if header else len(decode_segment(data).events)
+        return total
 
     def _scan_or_raise(self) -> list[tuple[str, int]]:
         try:

@@ -11,6 +11,7 @@ Prints one JSON object as its last line of output.
 - ``fork``: claim one segment and fork; the forked child claims too and prints
   what it got; then the parent releases its segment (printing ``released``) and
   both wait for stdin to close.
+- ``spill``: write batches of 500 events until killed, printing a line after each.
 - ``writers MAX_BYTES ROUNDS``: wait for a line on stdin, then write ROUNDS
   batches of 20 events; reports the totals of the write results.
 """
@@ -87,6 +88,11 @@ def main(command: str, directory: str, namespace: str, *rest: str) -> None:
         print(json.dumps({"released": segment.path}), flush=True)
         sys.stdin.read()
         os.waitpid(pid, 0)
+    elif command == "spill":
+        spool = Spool(directory, namespace, 1 << 40)
+        for round_ in range(1_000_000):
+            spool.write(_events(500, str(round_)))
+            print(round_, flush=True)
     elif command == "writers":
         spool = Spool(directory, namespace, int(rest[0]))
         sys.stdin.readline()

@@ -108,6 +108,10 @@ def test_a_damaged_segment_on_disk_delivers_the_rest(
     Path(cut).write_bytes(data[: _offset(3) + 4])
     Path(flipped).write_bytes(_flip(data, _offset(1) + RECORD_OVERHEAD + 3))
 
+    assert spool.pending_events() == 10  # as the headers announce
+    Path(flipped).write_bytes(_flip(Path(flipped).read_bytes(), 12))  # and a damaged header
+    assert spool.pending_events() == 9  # counted from the intact records instead
+
     first = spool.claim()
     assert first is not None and first.path == cut
     assert (first.events, first.damaged) == (EVENTS[:3], 2)

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
@@ -102,3 +103,41 @@ def test_concurrent_writers_keep_the_spool_under_max_bytes(
     written = sum(t["written"] for t in totals)
     assert written == 3 * 40 * 20 - sum(t["rejected"] for t in totals)
     assert on_disk == written - sum(t["evicted"] for t in totals)  # every drop was counted
+
+
+def test_a_writer_killed_mid_spill_leaves_only_complete_segments(
+    make_spool: MakeSpool, spool_dir: Path, start_child: StartChild
+) -> None:
+    writer = start_child("spill", spool_dir, NAMESPACE)
+    assert writer.stdout is not None
+    for _ in range(5):  # let it get well into its stride, then kill it mid-write (most likely)
+        assert writer.stdout.readline()
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait(30)
+    spool = make_spool()
+    segments = 0
+    while (segment := spool.claim()) is not None:
+        assert (len(segment.events), segment.damaged) == (500, 0), segment.path
+        segments += 1
+        segment.delete()
+    assert segments >= 5
+    leftovers = [n for n in os.listdir(spool.path) if n.startswith(".tmp-")]
+    assert len(leftovers) <= 1  # at most the segment it was writing, never claimed
+
+
+def test_a_reader_never_sees_a_segment_being_written(
+    make_spool: MakeSpool, spool_dir: Path, start_child: StartChild
+) -> None:
+    writer = start_child("spill", spool_dir, NAMESPACE)
+    spool = make_spool()
+    seen = 0
+    deadline = time.monotonic() + 60
+    while seen < 40 and time.monotonic() < deadline:
+        segment = spool.claim()  # polls as fast as it can, racing the writer
+        if segment is None:
+            continue
+        assert (len(segment.events), segment.damaged) == (500, 0), segment.path
+        seen += 1
+        segment.delete()
+    assert seen == 40
+    assert writer.poll() is None  # the writer was running throughout

@@ -39,6 +39,7 @@ def test_round_trip_oldest_first(make_spool: MakeSpool) -> None:
         assert (result.written_events, result.dropped_events) == (len(batch), 0)
         assert result.written_bytes == os.path.getsize(str(result.path))
     assert spool.pending_segments() == 3
+    assert spool.pending_events() == 504
     assert spool.size_bytes() == sum(
         os.path.getsize(os.path.join(spool.path, n)) for n in _segments(spool)
     )
