@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import stat
@@ -82,6 +83,18 @@ def test_release_gives_the_segment_back(make_spool: MakeSpool) -> None:
     with again:  # the context manager releases
         pass
     assert spool.claim() is not None
+
+
+def test_a_segment_dropped_without_release_is_released(make_spool: MakeSpool) -> None:
+    spool = make_spool()
+    spool.write(_batch(0, 2))
+    segment = spool.claim()
+    assert segment is not None
+    path = segment.path
+    del segment
+    gc.collect()
+    again = spool.claim()
+    assert again is not None and again.path == path
 
 
 def test_threads_never_claim_the_same_segment(make_spool: MakeSpool) -> None:
