@@ -60,6 +60,17 @@ def _positive(name: str, value: Any, *, integer: bool = False, zero_ok: bool = F
     return value
 
 
+def _spool_dir(value: Any) -> str | None:
+    """The spool directory: the argument, else ``RIPPLES_SPOOL_DIR``, else None (no spool)."""
+    if value is None:
+        value = os.environ.get("RIPPLES_SPOOL_DIR") or None
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise RipplesError(f"Ripples(): spool_dir must be a path, got {value!r}")
+    return os.path.abspath(os.fspath(value))
+
+
 def _is_loopback(host: str) -> bool:
     if host in ("localhost", "") or host.endswith(".localhost"):
         return True
@@ -131,6 +142,8 @@ class Ripples:
         shutdown_timeout: float = 5.0,
         disabled: bool | None = None,
         visitor_id: str | None = None,
+        spool_dir: str | os.PathLike[str] | None = None,
+        max_spool_bytes: int = 256 * 1024 * 1024,
     ) -> None:
         self._disabled = _env_flag("RIPPLES_DISABLED") if disabled is None else bool(disabled)
         key = secret_key if secret_key is not None else os.environ.get("RIPPLES_SECRET_KEY", "")
@@ -157,6 +170,8 @@ class Ripples:
             max_retries=_positive("max_retries", max_retries, integer=True, zero_ok=True),
             flush_interval=float(_positive("flush_interval", flush_interval)),
             shutdown_timeout=float(_positive("shutdown_timeout", shutdown_timeout, zero_ok=True)),
+            spool_dir=_spool_dir(spool_dir),
+            max_spool_bytes=_positive("max_spool_bytes", max_spool_bytes, integer=True),
         )
         # A subclass that sends by itself shares a sender per (configuration, class).
         custom_post = type(self)._post is not Ripples._post
