@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from ._delivery import Outcome
 from ._ledger import DeliveryStats, Ledger
-from ._report import ErrorCallback
+from ._report import ErrorCallback, logger
 
 #: A queued event: its wire dict (system fields completed when first sent), its
 #: time as epoch seconds, the on_error of the client that made it, its sequence number.
@@ -188,7 +188,17 @@ class Buffer:
     def has_flush_waiter_locked(self) -> bool:
         return any(w.release is not None for w in self.waiters)
 
-    def ready_waiters(self, everyone: bool) -> list[Waiter]:
+    def release_waiters(self, everyone: bool) -> None:
+        """Release the flush waiters whose events were all attempted (``everyone``: after a
+        failure, with False); called without the lock held."""
+        for waiter in self._ready_waiters(everyone):
+            assert waiter.release is not None
+            try:
+                waiter.release(not everyone and not waiter.lost)
+            except Exception:  # pragma: no cover - our own callbacks
+                logger.exception("ripples: releasing a flush waiter failed")
+
+    def _ready_waiters(self, everyone: bool) -> list[Waiter]:
         """Remove and return the waiters whose events were all attempted (or all of them)."""
         with self.lock:
             if not self.waiters:

@@ -19,6 +19,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from . import _recording
+from ._config import SenderConfig
 from ._context import _current, normalize_visitor_id
 from ._errors import RipplesError, RipplesValidationError
 from ._events import (
@@ -31,7 +32,6 @@ from ._events import (
 from ._ledger import DeliveryStats
 from ._registry import shared_sender
 from ._report import ErrorCallback
-from ._sender import SenderConfig
 from ._timestamps import timestamp_arg
 from ._wire import complete_event
 

@@ -174,34 +174,6 @@ class Deliverer:
             time.sleep(min(left, 0.05))
 
 
-def lost_errors(
-    events: list[dict[str, Any]], outcome: Outcome
-) -> list[tuple[RipplesError, list[int]]]:
-    """One error per distinct failure of ``outcome.lost`` (a 401 refuses a whole batch
-    with one), with the indices of the events it concerns."""
-    groups: dict[int, tuple[str, RipplesError, list[int]]] = {}
-    for index, reason, exc in outcome.lost:
-        groups.setdefault(id(exc), (reason, exc, []))[2].append(index)
-    errors: list[tuple[RipplesError, list[int]]] = []
-    for reason, exc, indices in groups.values():
-        if reason == "refused":
-            first = events[indices[0]]
-            what = (
-                f"event {first.get('$event_id')} ({first.get('$type')})"
-                if len(indices) == 1
-                else f"{len(indices)} events"
-            )
-            exc = RipplesAPIError(
-                f"ripples: the API refused {what} with HTTP {exc.status_code}: {exc}",
-                exc.status_code,
-                events=len(indices),
-            )
-        elif reason == "send_error":
-            exc = RipplesError(f"ripples: dropped {len(indices)} events: {exc}")
-        errors.append((exc, indices))
-    return errors
-
-
 def _event_error(event: dict[str, Any], problem: str) -> RipplesError:
     return RipplesError(
         f"ripples: event {event.get('$event_id')} ({event.get('$type')}) {problem}; "

@@ -26,15 +26,16 @@ import logging
 import threading
 import time
 from os import getpid
-from typing import Any, Callable, NamedTuple, Optional
+from typing import Any, Callable
 
 from . import _lifecycle
 from ._buffer import Buffer, Item, Waiter
-from ._delivery import Deliverer, Outcome, backoff, encode_batch, lost_errors
-from ._errors import RipplesAPIError, RipplesBufferOverflowError, RipplesError
+from ._config import SenderConfig
+from ._delivery import Deliverer, Outcome, backoff, encode_batch
+from ._errors import RipplesAPIError
 from ._ledger import DeliveryStats
-from ._report import ErrorCallback, logger, report
-from ._spooling import RECOVER_INTERVAL, SPILL_INTERVAL, SpoolKeeper, encode_event
+from ._report import ErrorCallback, Reporter, logger, report
+from ._spooling import SPILL_INTERVAL, SpoolDriver, SpoolKeeper
 from ._transport import HttpTransport, Transport
 from ._wire import complete_event
 
@@ -42,30 +43,6 @@ _IDLE_EXIT_SECONDS = 30.0
 #: How long a wake-up waits for more events before sending, so that the
 #: per-request wakes of a busy web server coalesce into one batch.
 _LINGER_SECONDS = 0.02
-
-
-class SenderConfig(NamedTuple):
-    """Everything that decides how events are sent; equal configs share a sender."""
-
-    secret_key: str
-    base_url: str
-    timeout: float
-    connect_timeout: float
-    max_queue_size: int
-    max_batch_size: int
-    max_buffer_size: int
-    max_retries: int
-    flush_interval: float
-    shutdown_timeout: float
-    #: A directory for the durable spool, or None for memory only.
-    spool_dir: Optional[str] = None
-    max_spool_bytes: int = 256 * 1024 * 1024
-
-    def __repr__(self) -> str:
-        fields = ", ".join(
-            f"{name}={value!r}" for name, value in self._asdict().items() if name != "secret_key"
-        )
-        return f"SenderConfig(secret_key=***, {fields})"
 
 
 class Sender:
@@ -83,9 +60,9 @@ class Sender:
             config.max_retries,
             lambda: self._stop_generation,
         )
-        self._spool: SpoolKeeper | None = None
+        self._keeper: SpoolKeeper | None = None
         if config.spool_dir:
-            self._spool = SpoolKeeper(
+            self._keeper = SpoolKeeper(
                 config.spool_dir, config.base_url, config.secret_key, config.max_spool_bytes
             )
         self._reset()
@@ -97,12 +74,24 @@ class Sender:
     def _reset(self) -> None:
         """(Re)create all mutable state: at construction and in a forked child."""
         self._pid = getpid()
-        spooling = self._spool is not None and self._spool.usable
-        self._buffer = Buffer(self.config.max_buffer_size, spooling=spooling)
+        keeper = self._keeper
+        self._buffer = Buffer(
+            self.config.max_buffer_size, spooling=keeper is not None and keeper.usable
+        )
         self._lock = self._buffer.lock
+        self._reporter = Reporter(self._buffer)
+        self._spooler: SpoolDriver | None = None
+        if keeper is not None:
+            self._spooler = SpoolDriver(
+                keeper,
+                self._buffer,
+                self._deliverer,
+                self._reporter,
+                max_batch_size=self.config.max_batch_size,
+                max_spool_bytes=self.config.max_spool_bytes,
+            )
         self._send_lock = threading.Lock()
         self._wake_event = threading.Event()
-        self._last_overflow_report = 0.0
         self._thread: threading.Thread | None = None
         self._running = False
         self._stopping = False
@@ -161,7 +150,7 @@ class Sender:
         with self._lock:
             left = self._retry_at - time.monotonic()
             return self._buffer.snapshot_locked(
-                self._spool.size_bytes if self._spool is not None else 0,
+                self._keeper.size_bytes if self._keeper is not None else 0,
                 time.time() + left if left > 0 else None,
             )
 
@@ -194,7 +183,7 @@ class Sender:
         self._check_fork()
         buffer = self._buffer
         with buffer.lock:
-            if self._spool is not None and not self._running:
+            if self._keeper is not None and not self._running:
                 self._start_thread()  # the first flush() also recovers the spool
             target = buffer.enqueued
             if buffer.lowest_pending_locked() >= target:
@@ -233,7 +222,7 @@ class Sender:
             thread.join(max(0.0, deadline - time.monotonic()))
         if not self._running:
             self._drain_with_deadline(deadline)
-        if self._spool is not None and buffer.queue:
+        if buffer.queue:
             self._spill("that close() could not deliver")
         with buffer.lock:
             self._stopping = False
@@ -265,7 +254,7 @@ class Sender:
         are written to it first (a stuck batch may also arrive: the API de-duplicates).
         """
         buffer = self._buffer
-        if self._spool is not None:
+        if self._spooler is not None:
             with buffer.lock:
                 stuck, buffer.in_flight = buffer.in_flight, []
                 buffer.queue.extendleft(reversed(stuck))
@@ -320,17 +309,18 @@ class Sender:
                 backoff_left = self._retry_at - time.monotonic()
                 if backoff_left > 0:
                     wait = backoff_left
-                if buffer.overflowed or (self._spool is not None and self._failures):
+                if buffer.overflowed or (self._spooler is not None and self._failures):
                     wait = min(wait, SPILL_INTERVAL)
                 self._wake_event.wait(wait)
                 self._wake_event.clear()
-                self._report_overflow()
+                self._reporter.overflow()
                 if self._stopping:
                     self._drain_with_deadline(self._stop_deadline)
                     if self._exit_if(lambda: self._stopping or not buffer.queue):
                         return
                     continue
-                self._spill_if_due()
+                if self._spooler is not None and self._spooler.due(bool(self._failures)):
+                    self._spill("buffered while delivery fails")
                 if self._retry_at > time.monotonic():
                     continue  # backing off: only a shutdown path ends a backoff early
                 if buffer.queue:
@@ -338,7 +328,7 @@ class Sender:
                     with self._send_lock:
                         self._drain_locked(None)
                     idle_since = time.monotonic()
-                if self._spool is not None and time.monotonic() >= self._spool.next_recovery:
+                if self._keeper is not None and time.monotonic() >= self._keeper.next_recovery:
                     with self._send_lock:
                         self._recover()
                 elif time.monotonic() - idle_since > _IDLE_EXIT_SECONDS and self._exit_if(
@@ -382,7 +372,7 @@ class Sender:
             self._drain_locked(deadline)
         finally:
             self._send_lock.release()
-        self._report_overflow(force=True)
+        self._reporter.overflow(force=True)
 
     def _drain_locked(self, deadline: float | None) -> None:
         """Send what was queued at the wake-up, then more only while a trigger holds.
@@ -410,7 +400,7 @@ class Sender:
             events = [complete_event(item[0], item[1]) for item in batch]
             if not self._settle(batch, self._deliverer.deliver(events, deadline)):
                 return
-        self._release_waiters(everyone=False)
+        self._buffer.release_waiters(everyone=False)
 
     def _settle(self, batch: list[Item], outcome: Outcome) -> bool:
         """Book the outcome of ``batch``; False when events stayed pending."""
@@ -418,29 +408,20 @@ class Sender:
             if self._abandoned:
                 return False  # the exit already accounted for these
             kept = self._buffer.settle_locked(batch, outcome, time.time())
-        self._report_lost(batch, outcome)
+        self._reporter.lost(batch, outcome)
         if kept:
-            self._report_transient(outcome, kept)
-            self._release_waiters(everyone=True)
+            self._back_off(outcome, kept)
+            self._buffer.release_waiters(everyone=True)
             return False
         self._failures = 0
         self._retry_at = 0.0
-        self._release_waiters(everyone=False)
+        self._buffer.release_waiters(everyone=False)
         return True
 
     # -- reporting ---------------------------------------------------------
 
-    def _report(self, exc: RipplesError, items: list[Item], level: int) -> None:
-        """Report a delivery problem about ``items`` and remember it as ``last_error``."""
-        self._buffer.note_error(str(exc), time.time())
-        report(exc, [item[2] for item in items], level)
-
-    def _report_lost(self, batch: list[Item], outcome: Outcome) -> None:
-        for exc, indices in lost_errors([item[0] for item in batch], outcome):
-            self._report(exc, [batch[i] for i in indices], logging.ERROR)
-
-    def _report_transient(self, outcome: Outcome, kept: list[Item]) -> None:
-        """A batch stayed failed: back off, longer with each failure in a row, and say so."""
+    def _back_off(self, outcome: Outcome, kept: list[Item]) -> None:
+        """Events stayed failed: back off, longer with each failure in a row, and say so."""
         transient = outcome.transient
         status = transient.status_code if transient else None
         retry_after = transient.retry_after if transient else None
@@ -449,7 +430,7 @@ class Sender:
         self._retry_at = time.monotonic() + pause
         if kept:
             cause = f"HTTP {status}: {transient}" if status else str(transient)
-            self._report(
+            self._reporter.problem(
                 RipplesAPIError(
                     f"ripples: could not deliver {len(kept)} events ({cause}); "
                     f"they stay buffered and will be retried in {pause:.1f}s",
@@ -461,118 +442,14 @@ class Sender:
                 logging.WARNING,
             )
 
-    def _release_waiters(self, everyone: bool) -> None:
-        """Release the waiters whose events were all attempted (``everyone``: after a failure)."""
-        for waiter in self._buffer.ready_waiters(everyone):
-            assert waiter.release is not None
-            try:
-                waiter.release(not everyone and not waiter.lost)
-            except Exception:  # pragma: no cover - our own callbacks
-                logger.exception("ripples: releasing a flush waiter failed")
-
-    def _report_overflow(self, force: bool = False) -> None:
-        """Report events dropped for a full buffer, at most once a second unless ``force``."""
-        now = time.monotonic()
-        if not self._buffer.overflowed or (not force and now - self._last_overflow_report < 1.0):
-            return
-        self._last_overflow_report = now
-        dropped, callbacks = self._buffer.take_overflow_report()
-        if dropped:
-            report(
-                RipplesBufferOverflowError(
-                    f"ripples: the buffer was full (max_buffer_size="
-                    f"{self.config.max_buffer_size}), so the {dropped} oldest events were dropped",
-                    dropped,
-                ),
-                callbacks,
-                logging.WARNING,
-            )
-
-    # -- the spool (see ripples._spooling) ---------------------------------
-
-    def _spill_if_due(self) -> None:
-        """While delivery fails (or the buffer is full), spill the buffer every interval."""
-        spool = self._spool
-        queued = len(self._buffer.queue)
-        if spool is None or not queued or not spool.usable:
-            return
-        full = queued >= self.config.max_buffer_size
-        if full or (self._failures and time.monotonic() - spool.last_spill >= SPILL_INTERVAL):
-            self._spill("buffered while delivery fails")
-
     def _spill(self, why: str) -> None:
-        """Move every queued event to the spool; what cannot be written stays queued."""
-        spool, buffer = self._spool, self._buffer
-        assert spool is not None
-        items = buffer.take_all()
-        encoded: list[bytes] = []
-        kept: list[Item] = []
-        unencodable = Outcome(len(items))
-        for index, item in enumerate(items):
-            try:
-                encoded.append(encode_event(complete_event(item[0], item[1])))
-                kept.append(item)
-            except (ValueError, TypeError, OverflowError, RecursionError) as exc:
-                error = RipplesError(f"ripples: an event cannot be encoded as JSON ({exc})")
-                unencodable.lost.append((index, "unencodable", error))
-        result = spool.spill(encoded, self.config.max_batch_size)
-        written = kept[: result.attempted]
-        with buffer.lock:
-            bad = [items[index] for index, _, _ in unencodable.lost]
-            buffer.book_spill_locked(bad, written, result.spooled, result.dropped, result.evicted)
-            if result.failed:
-                buffer.stop_spooling_locked()
-                buffer.requeue_locked(kept[result.attempted :])
-        self._report_lost(items, unencodable)
-        if result.dropped or result.evicted:
-            self._report(
-                RipplesError(
-                    f"ripples: the spool is full (max_spool_bytes={self.config.max_spool_bytes}):"
-                    f" {result.dropped + result.evicted} events were dropped"
-                ),
-                written,
-                logging.ERROR,
-            )
-        if result.spooled:
-            logger.warning(
-                "ripples: %d events %s were written to the spool %s",
-                result.spooled,
-                why,
-                spool.describe(),
-            )
-        self._release_waiters(everyone=False)
+        if self._spooler is not None:
+            self._spooler.spill(why)
+            self._buffer.release_waiters(everyone=False)
 
-    def _recover(self, limit: int = 4) -> None:
-        """Send up to ``limit`` spooled segments (of any process of this configuration)."""
-        spool = self._spool
-        assert spool is not None
-        for _ in range(limit):
-            claimed = spool.claim()
-            if claimed is None:
-                spool.next_recovery = time.monotonic() + RECOVER_INTERVAL
-                return
-            segment, events = claimed
-            outcome = self._deliverer.deliver(events, None)
-            with self._lock:
-                self._buffer.book_recovery_locked(outcome, segment.damaged, time.time())
-            self._report_lost([(event, 0.0, None, -1) for event in events], outcome)
-            if segment.damaged:
-                self._report(
-                    RipplesError(
-                        f"ripples: {segment.damaged} damaged records in the spool segment "
-                        f"{segment.path} were lost; the rest of it was recovered"
-                    ),
-                    [],
-                    logging.ERROR,
-                )
-            resolved = outcome.kept_from
-            if resolved < len(events):
-                # Keep only what is still owed, so nothing is counted (or sent) twice.
-                rest = [encode_event(event) for event in events[resolved:]]
-                rewritten = resolved > 0 and not spool.spill(rest, len(rest)).failed
-                spool.finish(segment, delete=rewritten)
-                self._report_transient(outcome, [])
-                return
-            spool.finish(segment, delete=True)
-            self._failures = 0
-        spool.next_recovery = time.monotonic()  # more may be waiting: look again next round
+    def _recover(self) -> None:
+        if self._spooler is None:
+            return
+        stuck = self._spooler.recover()
+        if stuck is not None:
+            self._back_off(stuck, [])

@@ -20,14 +20,19 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._report import logger
+from ._buffer import Buffer, Item
+from ._delivery import Deliverer, Outcome
+from ._errors import RipplesError
+from ._report import Reporter, logger
 from ._spool import Segment, Spool, SpoolUnavailable, spool_namespace
+from ._wire import complete_event
 
 #: Seconds between spills while delivery fails (what a kill -9 can lose at most).
 SPILL_INTERVAL = 1.0
@@ -156,3 +161,110 @@ class SpoolKeeper:
 
     def describe(self) -> str:
         return self._spool.path if self._spool is not None else os.fspath(self.directory)
+
+
+class SpoolDriver:
+    """Moves one sender's events between its buffer and its spool, booking each move."""
+
+    def __init__(
+        self,
+        keeper: SpoolKeeper,
+        buffer: Buffer,
+        deliverer: Deliverer,
+        reporter: Reporter,
+        *,
+        max_batch_size: int,
+        max_spool_bytes: int,
+    ) -> None:
+        self.keeper = keeper
+        self._buffer = buffer
+        self._deliverer = deliverer
+        self._reporter = reporter
+        self._chunk = max_batch_size
+        self._max_spool_bytes = max_spool_bytes
+
+    def due(self, failing: bool) -> bool:
+        """Whether to spill now: the buffer is full, or delivery fails and the interval passed."""
+        queued = len(self._buffer.queue)
+        if not queued or not self.keeper.usable:
+            return False
+        if queued >= self._buffer.max_buffer_size:
+            return True
+        return failing and time.monotonic() - self.keeper.last_spill >= SPILL_INTERVAL
+
+    def spill(self, why: str) -> None:
+        """Move every queued event to the spool; what cannot be written stays queued."""
+        buffer = self._buffer
+        items = buffer.take_all()
+        encoded: list[bytes] = []
+        kept: list[Item] = []
+        unencodable = Outcome(len(items))
+        for index, item in enumerate(items):
+            try:
+                encoded.append(encode_event(complete_event(item[0], item[1])))
+                kept.append(item)
+            except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+                error = RipplesError(f"ripples: an event cannot be encoded as JSON ({exc})")
+                unencodable.lost.append((index, "unencodable", error))
+        result = self.keeper.spill(encoded, self._chunk)
+        written = kept[: result.attempted]
+        with buffer.lock:
+            bad = [items[index] for index, _, _ in unencodable.lost]
+            buffer.book_spill_locked(bad, written, result.spooled, result.dropped, result.evicted)
+            if result.failed:
+                buffer.stop_spooling_locked()
+                buffer.requeue_locked(kept[result.attempted :])
+        self._reporter.lost(items, unencodable)
+        if result.dropped or result.evicted:
+            self._reporter.problem(
+                RipplesError(
+                    f"ripples: the spool is full (max_spool_bytes={self._max_spool_bytes}):"
+                    f" {result.dropped + result.evicted} events were dropped"
+                ),
+                written,
+                logging.ERROR,
+            )
+        if result.spooled:
+            logger.warning(
+                "ripples: %d events %s were written to the spool %s",
+                result.spooled,
+                why,
+                self.keeper.describe(),
+            )
+
+    def recover(self, limit: int = 4) -> Outcome | None:
+        """Send up to ``limit`` spooled segments (of any process of this configuration).
+
+        Returns the outcome that left events on disk (a transient failure: the
+        caller backs off), or None when all went well.
+        """
+        keeper = self.keeper
+        for _ in range(limit):
+            claimed = keeper.claim()
+            if claimed is None:
+                keeper.next_recovery = time.monotonic() + RECOVER_INTERVAL
+                return None
+            segment, events = claimed
+            outcome = self._deliverer.deliver(events, None)
+            with self._buffer.lock:
+                self._buffer.book_recovery_locked(outcome, segment.damaged, time.time())
+            self._reporter.lost([(event, 0.0, None, -1) for event in events], outcome)
+            if segment.damaged:
+                self._reporter.problem(
+                    RipplesError(
+                        f"ripples: {segment.damaged} damaged records in the spool segment "
+                        f"{segment.path} were lost; the rest of it was recovered"
+                    ),
+                    [],
+                    logging.ERROR,
+                )
+            resolved = outcome.kept_from
+            if resolved < len(events):
+                # Keep only what is still owed, so nothing is counted (or sent) twice.
+                rest = [encode_event(event) for event in events[resolved:]]
+                rewritten = resolved > 0 and not keeper.spill(rest, len(rest)).failed
+                keeper.finish(segment, delete=rewritten)
+                return outcome
+            keeper.finish(segment, delete=True)
+        keeper.next_recovery = time.monotonic()  # more may be waiting: look again next round
+        return None
