@@ -534,8 +534,8 @@ class Ripples:
                 client's ``shutdown_timeout`` (5 s unless configured).
 
         Returns:
-            ``True`` if everything queued was delivered; ``False`` otherwise. Never
-            raises.
+            ``True`` if everything queued was delivered; ``False`` otherwise.
+            Never raises.
         """
         if self._disabled:
             return True

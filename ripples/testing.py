@@ -96,6 +96,7 @@ class EventRecorder:
 
     @property
     def active(self) -> bool:
+        """True between `start` (or ``with``) and `stop`: events are recorded, not sent."""
         return self._active
 
     def __enter__(self) -> EventRecorder:
@@ -179,14 +180,17 @@ class EventRecorder:
         return [event for event in self.events if expected.matches(event)]
 
     def for_user(self, user_id: Any) -> list[Event]:
+        """Every event of ``user_id`` (a `str`, or an `int` compared as its string)."""
         return self.filter(user_id=user_id)
 
     @property
     def signups(self) -> list[Event]:
+        """The ``signup`` events, oldest first."""
         return self._of_kind("signup")
 
     @property
     def identifies(self) -> list[Event]:
+        """The ``identify`` events, oldest first."""
         return self._of_kind("identify")
 
     @property
