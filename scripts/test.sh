@@ -34,7 +34,7 @@ step "mypy --strict ripples/"
 .venv/bin/mypy
 
 step "docs: mkdocs build --strict (a broken link or reference fails)"
-NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir site
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --site-dir site  # not --quiet: it hides the warnings strict counts
 
 step "test-suite on $(.venv/bin/python --version)"
 .venv/bin/python -m pytest "$@"
