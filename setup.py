@@ -46,7 +46,7 @@ class BuildWithExamples(build_py):  # type: ignore[misc]
 
     def run(self) -> None:
         super().run()
-        if self.editable_mode or not EXAMPLES.is_dir():
+        if getattr(self, "editable_mode", False) or not EXAMPLES.is_dir():
             return
         target = Path(self.build_lib, *TARGET)
         shutil.rmtree(target, ignore_errors=True)
@@ -57,7 +57,7 @@ class BuildWithExamples(build_py):  # type: ignore[misc]
 
     def get_outputs(self, include_bytecode: bool = True) -> list[str]:
         outputs: list[str] = super().get_outputs(include_bytecode)
-        if not self.editable_mode and EXAMPLES.is_dir():
+        if not getattr(self, "editable_mode", False) and EXAMPLES.is_dir():
             target = Path(self.build_lib, *TARGET)
             outputs += [str(target / relative) for relative in example_files()]
         return outputs
