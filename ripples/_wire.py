@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable
 from typing import Any, Callable
 
+from ._version import __version__
 
 
 def _optional_orjson() -> Any:
@@ -27,8 +28,6 @@ def _optional_orjson() -> Any:
 
 
 _orjson: Any = _optional_orjson()
-
-from ._version import __version__
 
 _SDK_FIELDS = {"$sdk_name": "python", "$sdk_version": __version__, "$platform": "server"}
 
