@@ -23,6 +23,7 @@ from ._context import (
 from ._errors import (
     RipplesAPIError,
     RipplesBufferOverflowError,
+    RipplesConfigError,
     RipplesError,
     RipplesValidationError,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "Ripples",
     "RipplesAPIError",
     "RipplesBufferOverflowError",
+    "RipplesConfigError",
     "RipplesError",
     "RipplesValidationError",
     "VisitorBinding",
@@ -50,6 +52,7 @@ for _cls in (
     Ripples,
     RipplesAPIError,
     RipplesBufferOverflowError,
+    RipplesConfigError,
     RipplesError,
     RipplesValidationError,
     VisitorBinding,

@@ -2,12 +2,14 @@
 
     RipplesError                    base class; ``status_code`` is set for HTTP errors
     ├── RipplesValidationError      bad input, raised by the tracking call (also a ValueError)
+    ├── RipplesConfigError          a bad option or missing key, raised by Ripples() (a ValueError)
     ├── RipplesAPIError             the API refused or failed a batch; reported, never raised
     └── RipplesBufferOverflowError  the buffer was full, events dropped; reported, never raised
 
-Only ``RipplesValidationError`` (and ``RipplesError`` for a missing key) is ever
-raised into application code. Delivery problems go to ``on_error`` and the
-``ripples`` logger, because an analytics outage must never break a request.
+Only ``RipplesValidationError`` (from a tracking call) and ``RipplesConfigError``
+(from ``Ripples()`` and the framework setup) are ever raised into application
+code. Delivery problems go to ``on_error`` and the ``ripples`` logger,
+because an analytics outage must never break a request.
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ class RipplesError(Exception):
 
 class RipplesValidationError(RipplesError, ValueError):
     """A tracking call got an argument that cannot be sent; nothing was queued."""
+
+
+class RipplesConfigError(RipplesError, ValueError):
+    """An option has a wrong type or value, or the secret key is missing.
+
+    Raised by ``Ripples()`` and by the framework integrations at setup, never
+    by a tracking call; the message names the option and what it accepts.
+    """
 
 
 class RipplesAPIError(RipplesError):

@@ -22,25 +22,11 @@ from .middleware import RipplesMiddleware
 __all__ = ["RipplesMiddleware", "ripples"]
 
 logger = logging.getLogger("ripples.django")
-#: Never contacted (the fallback client is disabled); set so a junk RIPPLES_URL cannot fail it.
-_FALLBACK_URL = "https://api.ripples.sh"
 
 
 def _build_client() -> Ripples:
-    """The project's client; a misconfiguration is logged and gives a disabled client.
-
-    A wrong setting must not turn every view that tracks into a 500: the
-    system checks (``manage.py check``) report it with a hint instead.
-    """
-    try:
-        return conf.make_client()
-    except Exception as exc:  # RipplesError, ImproperlyConfigured, or a wrongly typed value
-        logger.error(
-            "Ripples is misconfigured, so events are validated but not sent: %s "
-            "(`python manage.py check` explains it)",
-            exc,
-        )
-        return Ripples(disabled=True, base_url=_FALLBACK_URL)
+    """The project's client (see :mod:`ripples_django.conf` for the missing-key policy)."""
+    return conf.make_client()
 
 
 class _LazyRipples:

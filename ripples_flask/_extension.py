@@ -11,7 +11,7 @@ from flask import Flask, current_app, has_app_context
 import ripples
 
 from ._cli import ripples_cli
-from ._config import check_option_names, client_kwargs, has_secret_key
+from ._config import apply_missing_key_policy, check_option_names, client_kwargs
 from ._wsgi import RipplesWSGIMiddleware
 
 logger = logging.getLogger("ripples.flask")
@@ -33,20 +33,8 @@ class _AppClient:
 
 def _build(app: Flask, options: dict[str, Any]) -> _AppClient:
     kwargs = client_kwargs(app.config, options)
-    try:
-        return _AppClient(ripples.Ripples(**kwargs), kwargs, missing_key=False)
-    except ripples.RipplesError:
-        if has_secret_key(kwargs):
-            raise
-    # No key anywhere: starting the app must not depend on analytics. Validate
-    # every call as usual but send nothing, and say so loudly once.
-    logger.error(
-        "ripples: no secret key for Flask app %r: set RIPPLES_SECRET_KEY in app.config or "
-        "the environment (or RIPPLES_DISABLED=True). Events are validated but NOT sent.",
-        app.name,
-    )
-    kwargs = {**kwargs, "disabled": True}
-    return _AppClient(ripples.Ripples(**kwargs), kwargs, missing_key=True)
+    missing_key = apply_missing_key_policy(kwargs, app.name)
+    return _AppClient(ripples.Ripples(**kwargs), kwargs, missing_key=missing_key)
 
 
 class Ripples:
@@ -57,7 +45,9 @@ class Ripples:
     ``init_app`` from, highest precedence first: the ``options`` given here
     (the keywords of ``ripples.Ripples()``), ``app.config["RIPPLES_<OPTION>"]``
     (``RIPPLES_URL`` is an alias of ``RIPPLES_BASE_URL``), then the environment
-    variables the core reads. Every request binds the ``_rpl_vid`` visitor and
+    variables the core reads. An unknown option or key, or an invalid value,
+    raises ``ripples.RipplesConfigError`` here; a missing secret key only
+    disables sending, with one error log. Every request binds the ``_rpl_vid`` visitor and
     wakes the sender after its last byte; the tracking methods below act on
     the current app's client.
     """
