@@ -20,6 +20,7 @@ from ._context import (
     set_visitor_id,
     visitor_id_from_cookies,
 )
+from ._cookies import visitor_id_from_cookie_headers
 from ._errors import (
     RipplesAPIError,
     RipplesBufferOverflowError,
@@ -41,6 +42,7 @@ __all__ = [
     "__version__",
     "bind_visitor",
     "set_visitor_id",
+    "visitor_id_from_cookie_headers",
     "visitor_id_from_cookies",
 ]
 

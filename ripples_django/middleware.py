@@ -1,7 +1,7 @@
 """``RipplesMiddleware``: Django's request lifecycle translated into two core calls.
 
 Around the request (and around each chunk of a streamed body) the ``_rpl_vid``
-visitor is bound with ``ripples.bind_visitor``; once the response is closed,
+visitor is bound with a ``ripples.VisitorBinding``; once the response is closed,
 that is after its last byte, ``binding.flush_soon()`` wakes the background
 sender. Nothing here does network I/O, blocks, or raises into the request.
 Both sync- and async-capable, so Django never adapts the chain around it.
@@ -17,7 +17,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
-from ripples import VISITOR_COOKIE, VisitorBinding, bind_visitor
+from ripples import VisitorBinding, visitor_id_from_cookie_headers
 
 logger = logging.getLogger("ripples.django")
 
@@ -58,12 +58,14 @@ class RipplesMiddleware:
 
 
 def _bind(request: HttpRequest) -> VisitorBinding:
-    """A binding for the request's visitor; junk or unreadable cookies mean no visitor."""
+    """A binding for the request's visitor, read from the raw Cookie header by the core's
+    one parser (not ``request.COOKIES``, whose duplicate rule differs); junk means none."""
     try:
-        return bind_visitor(request.COOKIES.get(VISITOR_COOKIE))  # validates: junk is None
+        header = request.META.get("HTTP_COOKIE")
+        return VisitorBinding(visitor_id_from_cookie_headers((header,)))
     except Exception:
         logger.warning("could not read the visitor cookie; continuing without it", exc_info=True)
-        return bind_visitor(None)
+        return VisitorBinding(None)
 
 
 def _after_response(response: HttpResponseBase, binding: VisitorBinding) -> HttpResponseBase:
