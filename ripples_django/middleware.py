@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Iterator
-from typing import Any, Callable, Union
+from typing import Any, Callable, Union, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpRequest
+from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
 from ripples import VisitorBinding, visitor_id_from_cookie_headers
@@ -47,13 +47,13 @@ class RipplesMiddleware:
             return self.__acall__(request)
         binding = _bind(request)
         with binding:
-            response = self.get_response(request)
+            response = cast(GetResponse, self.get_response)(request)
         return _after_response(response, binding)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         binding = _bind(request)
         with binding:
-            response = await self.get_response(request)
+            response = await cast(AsyncGetResponse, self.get_response)(request)
         return _after_response(response, binding)
 
 
@@ -71,7 +71,10 @@ def _bind(request: HttpRequest) -> VisitorBinding:
 def _after_response(response: HttpResponseBase, binding: VisitorBinding) -> HttpResponseBase:
     """Keep the visitor bound for a streamed body and flush once the response is closed."""
     try:
-        if response.streaming and getattr(response, "file_to_stream", None) is None:
+        if (
+            isinstance(response, StreamingHttpResponse)
+            and getattr(response, "file_to_stream", None) is None
+        ):
             # FileResponse bodies (file_to_stream) run no user code: left untouched
             # so servers keep using sendfile via wsgi.file_wrapper.
             content: Any = response.streaming_content
@@ -79,7 +82,8 @@ def _after_response(response: HttpResponseBase, binding: VisitorBinding) -> Http
             response.streaming_content = wrap(content, binding)
         # Runs from response.close(), which servers call after the last byte (and
         # on an aborted stream); a second flush_soon() after a stream's end is free.
-        response._resource_closers.append(lambda: _flush_soon(binding))
+        closers: list[Callable[[], None]] = cast(Any, response)._resource_closers
+        closers.append(lambda: _flush_soon(binding))
     except Exception:
         logger.warning("could not hook the response; flushing now instead", exc_info=True)
         _flush_soon(binding)

@@ -142,6 +142,9 @@ class Ripples:
         client = self._state().client
         return bool(await client.aflush(timeout))
 
-    def close(self, timeout: float | None = None) -> None:
-        """Flush within the shutdown deadline and stop the current app's sender."""
-        self._state().client.close(timeout)
+    def close(self, timeout: float | None = None) -> bool:
+        """Flush within the shutdown deadline and stop the current app's sender.
+
+        Returns True if everything was delivered (the core's ``close()``).
+        """
+        return self._state().client.close(timeout)

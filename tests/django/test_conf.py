@@ -102,6 +102,30 @@ def test_changing_the_setting_rebuilds_the_client() -> None:
     assert ripples.options["timeout"] == 5  # the project setting again
 
 
+def test_the_project_client_is_a_ripples_and_a_context_manager() -> None:
+    assert isinstance(ripples, Ripples)
+    with override_settings(RIPPLES={"TIMEOUT": 8}):
+        with ripples as entered, EventRecorder() as events:
+            assert entered is ripples
+            ripples.track("inside with", "u1")
+        assert entered.options["timeout"] == 8
+    assert [e["$name"] for e in events] == ["inside with"]
+    assert ripples.close() is True  # the core's bool, through the project client
+    assert ripples.shutdown(timeout=0.1) is True
+
+
+async def _aflush() -> bool:
+    return await ripples.aflush(timeout=0.1)
+
+
+def test_every_other_attribute_comes_from_the_built_client() -> None:
+    import asyncio
+
+    client = ripples._get_client()  # type: ignore[attr-defined]
+    assert ripples._sender is client._sender  # type: ignore[attr-defined]
+    assert asyncio.run(_aflush()) in (True, False)
+
+
 def test_the_full_client_api_is_available() -> None:
     with EventRecorder() as events:
         ripples.signup("u1", email="jane@example.com")
