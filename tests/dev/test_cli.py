@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.signals import with_default_sigint
+
 from .wire import BATCH_PATH, KEY, event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +66,7 @@ class Running:
 def ripples_dev(*args: str, cwd: Path | None = None) -> Iterator[Running]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "ripples", "dev", *args],
+        with_default_sigint([sys.executable, "-m", "ripples", "dev", *args]),
         cwd=cwd or ROOT,
         env=env,
         stdout=subprocess.PIPE,
