@@ -17,8 +17,11 @@ from ._wsgi import RipplesWSGIMiddleware
 logger = logging.getLogger("ripples.flask")
 
 
-class _AppClient:
-    """One app's client, the arguments it was built from, and whether a key was missing."""
+class AppSetup:
+    """One app's client, the arguments it was built from, and whether a key was missing.
+
+    Read through :attr:`Ripples.setup` (``flask ripples check`` builds a client like it).
+    """
 
     __slots__ = ("client", "kwargs", "missing_key")
 
@@ -28,13 +31,13 @@ class _AppClient:
         self.missing_key = missing_key
 
     def __repr__(self) -> str:  # kwargs hold the secret key: never show them
-        return f"<_AppClient client={self.client!r} missing_key={self.missing_key}>"
+        return f"<AppSetup client={self.client!r} missing_key={self.missing_key}>"
 
 
-def _build(app: Flask, options: dict[str, Any]) -> _AppClient:
+def _build(app: Flask, options: dict[str, Any]) -> AppSetup:
     kwargs = client_kwargs(app.config, options)
     missing_key = apply_missing_key_policy(kwargs, app.name)
-    return _AppClient(ripples.Ripples(**kwargs), kwargs, missing_key=missing_key)
+    return AppSetup(ripples.Ripples(**kwargs), kwargs, missing_key=missing_key)
 
 
 class Ripples:
@@ -55,7 +58,7 @@ class Ripples:
     def __init__(self, app: Flask | None = None, **options: Any) -> None:
         check_option_names(options)
         self._options = options
-        self._apps: WeakKeyDictionary[Flask, _AppClient] = WeakKeyDictionary()
+        self._apps: WeakKeyDictionary[Flask, AppSetup] = WeakKeyDictionary()
         if app is not None:
             self.init_app(app)
 
@@ -74,7 +77,7 @@ class Ripples:
         app.wsgi_app = RipplesWSGIMiddleware(app.wsgi_app)  # type: ignore[method-assign]
         app.cli.add_command(ripples_cli)
 
-    def _state(self) -> _AppClient:
+    def _state(self) -> AppSetup:
         if not has_app_context():
             raise RuntimeError(
                 "ripples_flask.Ripples needs a Flask application context: call it in a view "
@@ -89,6 +92,12 @@ class Ripples:
                 f"Flask app {app.name!r} is not registered with this Ripples extension; "
                 "did you forget to call ripples.init_app(app)?"
             ) from None
+
+    @property
+    def setup(self) -> AppSetup:
+        """The current app's client, the keyword arguments it was built from (they hold the
+        secret key: never log them) and whether the key was missing."""
+        return self._state()
 
     @property
     def client(self) -> ripples.Ripples:
