@@ -38,7 +38,14 @@ class Running:
         self.process = process
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def close(self) -> None:
+        """After the process ended: finish reading its output and close the pipe."""
+        self._reader.join(10)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -73,12 +80,14 @@ def ripples_dev(*args: str, cwd: Path | None = None) -> Iterator[Running]:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    running = Running(process)
     try:
-        yield Running(process)
+        yield running
     finally:
         if process.poll() is None:
             process.kill()
         process.wait(10)
+        running.close()
 
 
 def test_it_prints_the_urls_accepts_a_batch_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
