@@ -231,6 +231,9 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
+_ENV_NAMES = tuple(option.env for option in OPTIONS if option.env is not None)
+_MEMO_SIZE = 256
+_resolved: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
 def unknown_names(names: Any) -> list[str]:
@@ -248,14 +251,35 @@ def resolve(
     default or an environment variable. Raises RipplesConfigError for an
     unknown name or an invalid value (the key is never part of the message).
     A missing secret key is not checked here: see :func:`require_secret_key`.
+
+    Results are memoised per (given values and their types, environment values),
+    so the documented client-per-request pattern does not re-validate each time.
     """
+    env = os.environ if environ is None else environ
+    env_values = tuple(env.get(name) for name in _ENV_NAMES)
+    key = (tuple((name, type(value), value) for name, value in given.items()), env_values)
+    memo = True
+    try:
+        cached = _resolved.get(key)
+    except TypeError:  # an unhashable value (e.g. a callable object with __eq__): no memo
+        memo, cached = False, None
+    if cached is not None:
+        return dict(cached)
+    values = _resolve(given, dict(zip(_ENV_NAMES, env_values)))
+    if memo:
+        if len(_resolved) >= _MEMO_SIZE:
+            _resolved.clear()
+        _resolved[key] = values
+    return dict(values)
+
+
+def _resolve(given: Mapping[str, Any], env: Mapping[str, str | None]) -> dict[str, Any]:
     unknown = unknown_names(given)
     if unknown:
         raise RipplesConfigError(
             f"Ripples(): unknown option(s) {', '.join(unknown)}; "
             f"the options are {', '.join(BY_NAME)}"
         )
-    env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     for option in OPTIONS:
         value = given.get(option.name)

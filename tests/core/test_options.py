@@ -141,3 +141,16 @@ def test_the_docs_table_is_generated_from_the_option_table() -> None:
         assert table == markdown_table(), f"{path}: regenerate with markdown_table()"
     for option in OPTIONS:
         assert f"| `{option.name}` |" in markdown_table()
+
+
+def test_equal_values_of_another_type_are_checked_again() -> None:
+    assert Ripples(KEY, max_retries=1, disabled=True).options["max_retries"] == 1
+    with pytest.raises(RipplesConfigError, match="max_retries must be an int >= 0, got True"):
+        Ripples(KEY, max_retries=True)  # == 1, but a bool: the memo must not answer for it
+
+
+def test_a_changed_environment_is_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RIPPLES_URL", "http://127.0.0.1:9/a")
+    assert Ripples(KEY, disabled=True).options["base_url"] == "http://127.0.0.1:9/a"
+    monkeypatch.setenv("RIPPLES_URL", "http://127.0.0.1:9/b")
+    assert Ripples(KEY, disabled=True).options["base_url"] == "http://127.0.0.1:9/b"
