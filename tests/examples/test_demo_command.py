@@ -45,6 +45,9 @@ def _demo(*args: str, **popen: Any) -> Iterator[subprocess.Popen[str]]:
         watchdog.cancel()
         _kill_group(demo)
         demo.wait()
+        for pipe in (demo.stdout, demo.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:
