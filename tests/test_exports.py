@@ -7,7 +7,14 @@ import types
 
 import pytest
 
-PACKAGES = ["ripples", "ripples_django", "ripples_flask", "ripples_asgi"]
+PACKAGES = [
+    "ripples",
+    "ripples.dev",
+    "ripples.testing",
+    "ripples_django",
+    "ripples_flask",
+    "ripples_asgi",
+]
 
 
 def _defined_here(package: str, value: object) -> bool:
