@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import os
-import threading
 from time import time as _now
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
-from . import _recording
+from . import _options, _recording
 from ._config import SenderConfig
 from ._context import _current, normalize_visitor_id
-from ._errors import RipplesError, RipplesValidationError
+from ._errors import RipplesValidationError
 from ._events import (
     amount_arg,
     name_arg,
@@ -36,68 +33,6 @@ from ._timestamps import timestamp_arg
 from ._wire import complete_event
 
 logger = logging.getLogger("ripples")
-
-DEFAULT_BASE_URL = "https://api.ripples.sh"
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_warned_plain_http: set[str] = set()
-_warn_lock = threading.Lock()
-
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in _TRUE
-
-
-def _positive(name: str, value: Any, *, integer: bool = False, zero_ok: bool = False) -> Any:
-    kinds = (int,) if integer else (int, float)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, kinds)
-        or value < 0
-        or (value == 0 and not zero_ok)
-    ):
-        kind = "an int" if integer else "a number"
-        raise RipplesError(f"Ripples(): {name} must be {kind} > 0, got {value!r}")
-    return value
-
-
-def _spool_dir(value: Any) -> str | None:
-    """The spool directory: the argument, else ``RIPPLES_SPOOL_DIR``, else None (no spool)."""
-    if value is None:
-        value = os.environ.get("RIPPLES_SPOOL_DIR") or None
-    if value is None:
-        return None
-    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
-        raise RipplesError(f"Ripples(): spool_dir must be a path, got {value!r}")
-    return os.path.abspath(os.fspath(value))
-
-
-def _is_loopback(host: str) -> bool:
-    if host in ("localhost", "") or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_base_url(base_url: Any) -> str:
-    if not isinstance(base_url, str):
-        raise RipplesError(f"Ripples(): base_url must be a string, got {base_url!r}")
-    url = base_url.strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise RipplesError(f"Ripples(): base_url must be an http(s) URL, got {base_url!r}")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        with _warn_lock:
-            first = url not in _warned_plain_http
-            _warned_plain_http.add(url)
-        if first:
-            logger.warning(
-                "ripples: base_url %s uses plain http on a non-loopback host: "
-                "the secret key travels unencrypted; use https",
-                url,
-            )
-    return url
 
 
 def _event(
@@ -197,34 +132,22 @@ class Ripples:
         spool_dir: str | os.PathLike[str] | None = None,
         max_spool_bytes: int = 256 * 1024 * 1024,
     ) -> None:
-        self._disabled = _env_flag("RIPPLES_DISABLED") if disabled is None else bool(disabled)
-        key = secret_key if secret_key is not None else os.environ.get("RIPPLES_SECRET_KEY", "")
-        key = key.strip() if isinstance(key, str) else ""
-        if not key and not self._disabled:
-            raise RipplesError(
-                "Missing secret key: set RIPPLES_SECRET_KEY in the environment or pass "
-                "Ripples('priv_...'); set RIPPLES_DISABLED=1 to run without sending"
-            )
-        url = base_url or os.environ.get("RIPPLES_URL") or DEFAULT_BASE_URL
-        if on_error is not None and not callable(on_error):
-            raise RipplesError("Ripples(): on_error must be callable")
-        self._on_error: ErrorCallback = on_error
-        self._visitor_id = normalize_visitor_id(visitor_id)
-        self._flush_timeout = float(_positive("flush_timeout", flush_timeout))
-        config = SenderConfig(
-            secret_key=key,
-            base_url=_check_base_url(url),
-            timeout=float(_positive("timeout", timeout)),
-            connect_timeout=float(_positive("connect_timeout", connect_timeout)),
-            max_queue_size=_positive("max_queue_size", max_queue_size, integer=True),
-            max_batch_size=_positive("max_batch_size", max_batch_size, integer=True),
-            max_buffer_size=_positive("max_buffer_size", max_buffer_size, integer=True),
-            max_retries=_positive("max_retries", max_retries, integer=True, zero_ok=True),
-            flush_interval=float(_positive("flush_interval", flush_interval)),
-            shutdown_timeout=float(_positive("shutdown_timeout", shutdown_timeout, zero_ok=True)),
-            spool_dir=_spool_dir(spool_dir),
-            max_spool_bytes=_positive("max_spool_bytes", max_spool_bytes, integer=True),
-        )
+        """Check every option (see :data:`ripples._options.OPTIONS` and the README table).
+
+        ``None`` for ``secret_key``, ``base_url``, ``disabled`` or ``spool_dir``
+        means "read ``RIPPLES_SECRET_KEY`` / ``RIPPLES_URL`` / ``RIPPLES_DISABLED`` /
+        ``RIPPLES_SPOOL_DIR``". Times are in seconds. Raises
+        :class:`RipplesConfigError` (a ``ValueError``) for a wrong type or value,
+        or when there is no secret key and the client is not disabled.
+        """
+        given = {name: value for name, value in locals().items() if name in _options.BY_NAME}
+        values = _options.resolve(given)
+        _options.require_secret_key(values)
+        self._disabled: bool = values["disabled"]
+        self._on_error: ErrorCallback = values["on_error"]
+        self._visitor_id: str | None = values["visitor_id"]
+        self._flush_timeout: float = values["flush_timeout"]
+        config = SenderConfig(**{name: values[name] for name in SenderConfig._fields})
         # A subclass that sends by itself shares a sender per (configuration, class).
         custom_post = type(self)._post is not Ripples._post
         self._sender = shared_sender(config, self if custom_post else None)

@@ -2,12 +2,14 @@
 
     RipplesError                    base class; ``status_code`` is set for HTTP errors
     ├── RipplesValidationError      bad input, raised by the tracking call (also a ValueError)
+    ├── RipplesConfigError          a bad option or missing key, raised by Ripples() (a ValueError)
     ├── RipplesAPIError             the API refused or failed a batch; reported, never raised
     └── RipplesBufferOverflowError  the buffer was full, events dropped; reported, never raised
 
-Only ``RipplesValidationError`` (and ``RipplesError`` for a missing key) is ever
-raised into application code. Delivery problems go to ``on_error`` and the
-``ripples`` logger, because an analytics outage must never break a request.
+Only ``RipplesValidationError`` (from a tracking call) and ``RipplesConfigError``
+(from ``Ripples()`` and the framework setup) are ever raised into application
+code. Delivery problems go to ``on_error`` and the ``ripples`` logger,
+because an analytics outage must never break a request.
 """
 
 from __future__ import annotations
@@ -36,6 +38,14 @@ class RipplesValidationError(RipplesError, ValueError):
     in production, with a message naming the method and the argument, e.g.
     ``revenue(): amount must be a finite number (int, float or Decimal), got '49.99'``.
     Also a `ValueError`.
+    """
+
+
+class RipplesConfigError(RipplesError, ValueError):
+    """An option has a wrong type or value, or the secret key is missing.
+
+    Raised by ``Ripples()`` and by the framework integrations at setup, never
+    by a tracking call; the message names the option and what it accepts.
     """
 
 

@@ -1,9 +1,12 @@
 """The pytest plugin (entry point ``pytest11``): the ``ripples_events`` fixture.
 
 Loaded in every pytest run of a project that has ``ripples`` installed, so it
-stays inert until a test asks for the fixture, and imports ``ripples`` only
-then (importing the package under test at plugin load would hide its
+stays inert until a test asks for the fixture: loading it runs only the
+package's lazy ``__init__`` (no client, sender, exit or fork hook; see
+``ripples/__init__.py``) and imports the SDK when the fixture is first used
+(importing the package under test at plugin load would also hide its
 module-level lines from coverage tools that start later).
+tests/testing/test_plugin.py checks this in a real pytest subprocess.
 """
 
 from __future__ import annotations

@@ -29,68 +29,90 @@ from .middleware import RipplesMiddleware
 __all__ = ["RipplesMiddleware", "ripples"]
 
 logger = logging.getLogger("ripples.django")
-#: Never contacted (the fallback client is disabled); set so a junk RIPPLES_URL cannot fail it.
-_FALLBACK_URL = "https://api.ripples.sh"
 
 
 def _build_client() -> Ripples:
-    """The project's client; a misconfiguration is logged and gives a disabled client.
+    """The project's client (see :mod:`ripples_django.conf` for the missing-key policy)."""
+    return conf.make_client()
 
-    A wrong setting must not turn every view that tracks into a 500: the
-    system checks (``manage.py check``) report it with a hint instead.
+
+class _ProjectRipples(Ripples):
+    """A real ``Ripples`` whose every call goes to the client built from ``settings.RIPPLES``.
+
+    ``isinstance(ripples, Ripples)`` holds and ``with ripples:`` works. The
+    client is built on first use, not at import (settings are not ready then),
+    once for all threads, and dropped when ``override_settings`` changes
+    ``RIPPLES``. Any other attribute, including methods added to ``Ripples``
+    later, is read from the current client.
     """
-    try:
-        return conf.make_client()
-    except Exception as exc:  # RipplesError, ImproperlyConfigured, or a wrongly typed value
-        logger.error(
-            "Ripples is misconfigured, so events are validated but not sent: %s "
-            "(`python manage.py check` explains it)",
-            exc,
-        )
-        return Ripples(disabled=True, base_url=_FALLBACK_URL)
 
-
-class _LazyRipples:
-    """Stands in for the ``Ripples`` client until first use, then forwards every attribute."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._client: Ripples | None = None
+    def __init__(self) -> None:  # no sender of its own: it lives on the built client
+        self._project_lock = threading.Lock()
+        self._project_client: Ripples | None = None
 
     def _get_client(self) -> Ripples:
-        client = self._client
+        client = self._project_client
         if client is None:
-            with self._lock:  # two threads racing on the first event build one client
-                client = self._client
+            with self._project_lock:  # two threads racing on the first event build one client
+                client = self._project_client
                 if client is None:
-                    client = self._client = _build_client()
+                    client = self._project_client = _build_client()
         return client
 
     def _reset(self) -> None:
         """Forget the client so the next use reads the settings again (tests)."""
-        with self._lock:
-            self._client = None
+        with self._project_lock:
+            self._project_client = None
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_project_"):  # not set yet: never recurse into the client
+            raise AttributeError(name)
         return getattr(self._get_client(), name)
 
-    def __dir__(self) -> list[str]:
-        return sorted(set(dir(Ripples)) | set(super().__dir__()))
-
     def __repr__(self) -> str:
-        client = self._client
-        return (
-            f"<lazy {client!r}>" if client is not None else "<lazy Ripples from settings.RIPPLES>"
-        )
+        client = self._project_client
+        if client is None:
+            return "<lazy Ripples from settings.RIPPLES>"
+        return f"<lazy {client!r}>"
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return self._get_client().options
+
+    def revenue(self, *args: Any, **kwargs: Any) -> None:
+        self._get_client().revenue(*args, **kwargs)
+
+    def signup(self, *args: Any, **kwargs: Any) -> None:
+        self._get_client().signup(*args, **kwargs)
+
+    def track(self, *args: Any, **kwargs: Any) -> None:
+        self._get_client().track(*args, **kwargs)
+
+    def identify(self, *args: Any, **kwargs: Any) -> None:
+        self._get_client().identify(*args, **kwargs)
+
+    def subscription(self, *args: Any, **kwargs: Any) -> None:
+        self._get_client().subscription(*args, **kwargs)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        return self._get_client().flush(timeout)
+
+    async def aflush(self, timeout: float | None = None) -> bool:
+        return await self._get_client().aflush(timeout)
+
+    def close(self, timeout: float | None = None) -> bool:
+        return self._get_client().close(timeout)
+
+    shutdown = close
 
 
-#: The project's client, typed as ``Ripples`` so editors and mypy see the full API.
-ripples = cast(Ripples, _LazyRipples())
+#: The project's client: a ``Ripples`` built from ``settings.RIPPLES`` on first use.
+ripples: Ripples = _ProjectRipples()
 
 
 def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
     if setting == conf.SETTING_NAME:
-        cast(_LazyRipples, ripples)._reset()
+        cast(_ProjectRipples, ripples)._reset()
 
 
 setting_changed.connect(_on_setting_changed, dispatch_uid="ripples_django.reset_client")

@@ -1,4 +1,5 @@
-"""The app config: adding ``ripples_django`` to ``INSTALLED_APPS`` registers the system checks."""
+"""The app config: adding ``ripples_django`` to ``INSTALLED_APPS`` registers the system checks
+and checks ``settings.RIPPLES`` when the project starts."""
 
 from __future__ import annotations
 
@@ -14,3 +15,8 @@ class RipplesConfig(AppConfig):
         from .checks import check_settings
 
         checks.register(check_settings)
+        # Fail at startup on a wrong RIPPLES (RipplesConfigError), not at the first event;
+        # a missing key only disables sending (see ripples_django.conf).
+        from .conf import validate
+
+        validate()

@@ -10,7 +10,6 @@ Ids are stable so a project can silence one with ``SILENCED_SYSTEM_CHECKS``:
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,7 +17,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import import_string
 
-from ripples import RipplesError
+from ripples._options import is_loopback_host, lacks_secret_key
 
 from . import conf
 from .middleware import RipplesMiddleware
@@ -40,25 +39,22 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 
 
 def _check_client() -> list[CheckMessage]:
-    """Build the client as the app will (the core validates every value), without sending."""
+    """Check ``RIPPLES`` with the core's option table, without building a client."""
     try:
-        options = conf.make_client().options
-    except Exception as exc:
-        try:  # was it only the key? A disabled client needs none.
-            conf.make_client(disabled=True)
-        except Exception as other:
-            return [_invalid(other)]
-        if isinstance(exc, RipplesError):
-            return [
-                Error(
-                    "No Ripples secret key is configured.",
-                    hint='Set RIPPLES = {"SECRET_KEY": ...} or the RIPPLES_SECRET_KEY '
-                    'environment variable, or RIPPLES = {"DISABLED": True} to send nothing.',
-                    id="ripples_django.E001",
-                )
-            ]
+        values = conf.validate()
+        missing_key = lacks_secret_key(conf.client_kwargs())
+    except Exception as exc:  # RipplesConfigError, or a broken settings object
         return [_invalid(exc)]
-    if _is_plain_http_on_public_host(str(options.get("base_url", ""))):
+    if missing_key:
+        return [
+            Error(
+                "No Ripples secret key is configured.",
+                hint='Set RIPPLES = {"SECRET_KEY": ...} or the RIPPLES_SECRET_KEY '
+                'environment variable, or RIPPLES = {"DISABLED": True} to send nothing.',
+                id="ripples_django.E001",
+            )
+        ]
+    if _is_plain_http_on_public_host(str(values["base_url"])):
         return [
             Warning(
                 "The Ripples base URL uses plain http on a non-loopback host.",
@@ -80,15 +76,7 @@ def _invalid(exc: Exception) -> Error:
 
 def _is_plain_http_on_public_host(url: str) -> bool:
     parts = urlsplit(url)
-    if parts.scheme != "http":
-        return False
-    host = parts.hostname or ""
-    if host == "localhost" or host.endswith(".localhost"):
-        return False
-    try:
-        return not ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return True
+    return parts.scheme == "http" and not is_loopback_host(parts.hostname or "")
 
 
 def _middleware_installed() -> bool:

@@ -1,7 +1,7 @@
 """``RipplesMiddleware``: Django's request lifecycle translated into two core calls.
 
 Around the request (and around each chunk of a streamed body) the ``_rpl_vid``
-visitor is bound with ``ripples.bind_visitor``; once the response is closed,
+visitor is bound with a ``ripples.VisitorBinding``; once the response is closed,
 that is after its last byte, ``binding.flush_soon()`` wakes the background
 sender. Nothing here does network I/O, blocks, or raises into the request.
 Both sync- and async-capable, so Django never adapts the chain around it.
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Iterator
-from typing import Any, Callable, Union
+from typing import Any, Callable, Union, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpRequest
+from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
-from ripples import VISITOR_COOKIE, VisitorBinding, bind_visitor
+from ripples import VisitorBinding, visitor_id_from_cookie_headers
 
 logger = logging.getLogger("ripples.django")
 
@@ -55,29 +55,34 @@ class RipplesMiddleware:
             return self.__acall__(request)
         binding = _bind(request)
         with binding:
-            response = self.get_response(request)
+            response = cast(GetResponse, self.get_response)(request)
         return _after_response(response, binding)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         binding = _bind(request)
         with binding:
-            response = await self.get_response(request)
+            response = await cast(AsyncGetResponse, self.get_response)(request)
         return _after_response(response, binding)
 
 
 def _bind(request: HttpRequest) -> VisitorBinding:
-    """A binding for the request's visitor; junk or unreadable cookies mean no visitor."""
+    """A binding for the request's visitor, read from the raw Cookie header by the core's
+    one parser (not ``request.COOKIES``, whose duplicate rule differs); junk means none."""
     try:
-        return bind_visitor(request.COOKIES.get(VISITOR_COOKIE))  # validates: junk is None
+        header = request.META.get("HTTP_COOKIE")
+        return VisitorBinding(visitor_id_from_cookie_headers((header,)))
     except Exception:
         logger.warning("could not read the visitor cookie; continuing without it", exc_info=True)
-        return bind_visitor(None)
+        return VisitorBinding(None)
 
 
 def _after_response(response: HttpResponseBase, binding: VisitorBinding) -> HttpResponseBase:
     """Keep the visitor bound for a streamed body and flush once the response is closed."""
     try:
-        if response.streaming and getattr(response, "file_to_stream", None) is None:
+        if (
+            isinstance(response, StreamingHttpResponse)
+            and getattr(response, "file_to_stream", None) is None
+        ):
             # FileResponse bodies (file_to_stream) run no user code: left untouched
             # so servers keep using sendfile via wsgi.file_wrapper.
             content: Any = response.streaming_content
@@ -85,7 +90,8 @@ def _after_response(response: HttpResponseBase, binding: VisitorBinding) -> Http
             response.streaming_content = wrap(content, binding)
         # Runs from response.close(), which servers call after the last byte (and
         # on an aborted stream); a second flush_soon() after a stream's end is free.
-        response._resource_closers.append(lambda: _flush_soon(binding))
+        closers: list[Callable[[], None]] = cast(Any, response)._resource_closers
+        closers.append(lambda: _flush_soon(binding))
     except Exception:
         logger.warning("could not hook the response; flushing now instead", exc_info=True)
         _flush_soon(binding)

@@ -49,7 +49,7 @@ def check_command(user_id: str, timeout: float | None) -> None:
 
 def run_check(extension: _Extension, user_id: str, timeout: float | None) -> tuple[bool, str]:
     """Send one identify event through a client built like the app's; (worked?, report)."""
-    state = extension._state()
+    state = extension.setup
     url = state.client.options["base_url"]
     if state.missing_key:
         return False, (

@@ -1,22 +1,25 @@
 """Turning ``app.config`` and the extension's options into one core client's keyword arguments.
 
-The option table is the signature of ``ripples.Ripples()`` itself, so every
-core option is a ``RIPPLES_<OPTION>`` config key without a list to keep in
+The keys come from the core's option table (``ripples._options.OPTIONS``):
+every option is a ``RIPPLES_<OPTION>`` config key without a list to keep in
 sync. Precedence, highest first: options passed to the extension,
-``app.config``, then whatever the core reads from the environment
-(``RIPPLES_SECRET_KEY``, ``RIPPLES_URL``, ``RIPPLES_DISABLED``) and its defaults.
+``app.config``, then the environment variables the core reads and its defaults.
+
+Policy, the same as Django's (see ``ripples_django.conf``): an unknown
+``RIPPLES_*`` key or option, or an invalid value, raises
+:class:`ripples.RipplesConfigError` in ``init_app``; a missing secret key
+disables sending with one error log (``flask ripples check`` then fails).
 """
 
 from __future__ import annotations
 
 import difflib
-import inspect
 import logging
-import os
 from collections.abc import Mapping
 from typing import Any
 
-import ripples
+from ripples import RipplesConfigError
+from ripples._options import OPTIONS, lacks_secret_key
 
 logger = logging.getLogger("ripples.flask")
 
@@ -24,23 +27,16 @@ PREFIX = "RIPPLES_"
 #: The name the core reads from the environment, accepted in ``app.config`` too.
 URL_ALIAS = "RIPPLES_URL"
 
-
-def _option_names() -> tuple[str, ...]:
-    parameters = inspect.signature(ripples.Ripples).parameters.values()
-    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    return tuple(p.name for p in parameters if p.kind in kinds)
-
-
 #: Every keyword of ``ripples.Ripples()``: ``secret_key``, ``base_url``, ``timeout``, ...
-OPTION_NAMES = _option_names()
-CONFIG_KEYS = {PREFIX + name.upper(): name for name in OPTION_NAMES}
+OPTION_NAMES = tuple(option.name for option in OPTIONS)
+CONFIG_KEYS = {option.flask_key: option.name for option in OPTIONS}
 
 
 def check_option_names(options: Mapping[str, Any]) -> None:
     """Refuse a misspelt option when the extension is created, not at the first event."""
     unknown = sorted(set(options) - set(OPTION_NAMES))
     if unknown:
-        raise TypeError(
+        raise RipplesConfigError(
             f"ripples_flask.Ripples() got unknown option(s) {', '.join(map(repr, unknown))}; "
             f"the options are the keywords of ripples.Ripples(): {', '.join(OPTION_NAMES)}"
         )
@@ -51,7 +47,9 @@ def client_kwargs(config: Mapping[str, Any], options: Mapping[str, Any]) -> dict
 
     A config value of None counts as unset, so ``RIPPLES_SECRET_KEY =
     os.environ.get(...)`` in a config module leaves the environment fallback alone.
+    Raises RipplesConfigError for a ``RIPPLES_*`` key that is no option.
     """
+    _check_config_keys(config)
     kwargs = {
         name: config[key] for key, name in CONFIG_KEYS.items() if config.get(key) is not None
     }
@@ -64,20 +62,32 @@ def client_kwargs(config: Mapping[str, Any], options: Mapping[str, Any]) -> dict
                 "app.config sets both RIPPLES_BASE_URL and RIPPLES_URL; using RIPPLES_BASE_URL"
             )
     kwargs.update(options)
-    _report_unknown_keys(config)
     return kwargs
 
 
-def has_secret_key(kwargs: Mapping[str, Any]) -> bool:
-    """Whether a key was given anywhere the core looks (never which one)."""
-    return bool(kwargs.get("secret_key") or os.environ.get("RIPPLES_SECRET_KEY"))
+def apply_missing_key_policy(kwargs: dict[str, Any], app_name: str) -> bool:
+    """Disable sending (and log once) when no key is configured anywhere; True if so.
+
+    Raises RipplesConfigError for an invalid value of any option.
+    """
+    if not lacks_secret_key(kwargs):
+        return False
+    # Starting the app must not depend on analytics. Validate every call as
+    # usual but send nothing, and say so loudly once.
+    logger.error(
+        "ripples: no secret key for Flask app %r: set RIPPLES_SECRET_KEY in app.config or "
+        "the environment (or RIPPLES_DISABLED=True). Events are validated but NOT sent.",
+        app_name,
+    )
+    kwargs["disabled"] = True
+    return True
 
 
-def _report_unknown_keys(config: Mapping[str, Any]) -> None:
-    """Say so when a ``RIPPLES_*`` key is not an option: a typo must not pass silently."""
+def _check_config_keys(config: Mapping[str, Any]) -> None:
+    """A ``RIPPLES_*`` key that is not an option is a typo: refuse it with a suggestion."""
     known = {*CONFIG_KEYS, URL_ALIAS}
     for key in config:
         if isinstance(key, str) and key.startswith(PREFIX) and key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
-            logger.warning("app.config[%r] is not a Ripples option, ignored%s", key, hint)
+            raise RipplesConfigError(f"app.config[{key!r}] is not a Ripples option{hint}")

@@ -11,14 +11,17 @@ from flask import Flask, current_app, has_app_context
 import ripples
 
 from ._cli import ripples_cli
-from ._config import check_option_names, client_kwargs, has_secret_key
+from ._config import apply_missing_key_policy, check_option_names, client_kwargs
 from ._wsgi import RipplesWSGIMiddleware
 
 logger = logging.getLogger("ripples.flask")
 
 
-class _AppClient:
-    """One app's client, the arguments it was built from, and whether a key was missing."""
+class AppSetup:
+    """One app's client, the arguments it was built from, and whether a key was missing.
+
+    Read through :attr:`Ripples.setup` (``flask ripples check`` builds a client like it).
+    """
 
     __slots__ = ("client", "kwargs", "missing_key")
 
@@ -28,25 +31,13 @@ class _AppClient:
         self.missing_key = missing_key
 
     def __repr__(self) -> str:  # kwargs hold the secret key: never show them
-        return f"<_AppClient client={self.client!r} missing_key={self.missing_key}>"
+        return f"<AppSetup client={self.client!r} missing_key={self.missing_key}>"
 
 
-def _build(app: Flask, options: dict[str, Any]) -> _AppClient:
+def _build(app: Flask, options: dict[str, Any]) -> AppSetup:
     kwargs = client_kwargs(app.config, options)
-    try:
-        return _AppClient(ripples.Ripples(**kwargs), kwargs, missing_key=False)
-    except ripples.RipplesError:
-        if has_secret_key(kwargs):
-            raise
-    # No key anywhere: starting the app must not depend on analytics. Validate
-    # every call as usual but send nothing, and say so loudly once.
-    logger.error(
-        "ripples: no secret key for Flask app %r: set RIPPLES_SECRET_KEY in app.config or "
-        "the environment (or RIPPLES_DISABLED=True). Events are validated but NOT sent.",
-        app.name,
-    )
-    kwargs = {**kwargs, "disabled": True}
-    return _AppClient(ripples.Ripples(**kwargs), kwargs, missing_key=True)
+    missing_key = apply_missing_key_policy(kwargs, app.name)
+    return AppSetup(ripples.Ripples(**kwargs), kwargs, missing_key=missing_key)
 
 
 class Ripples:
@@ -57,7 +48,9 @@ class Ripples:
     ``init_app`` from, highest precedence first: the ``options`` given here
     (the keywords of ``ripples.Ripples()``), ``app.config["RIPPLES_<OPTION>"]``
     (``RIPPLES_URL`` is an alias of ``RIPPLES_BASE_URL``), then the environment
-    variables the core reads. Every request binds the ``_rpl_vid`` visitor and
+    variables the core reads. An unknown option or key, or an invalid value,
+    raises ``ripples.RipplesConfigError`` here; a missing secret key only
+    disables sending, with one error log. Every request binds the ``_rpl_vid`` visitor and
     wakes the sender after its last byte; the tracking methods below act on
     the current app's client.
 
@@ -77,7 +70,7 @@ class Ripples:
     def __init__(self, app: Flask | None = None, **options: Any) -> None:
         check_option_names(options)
         self._options = options
-        self._apps: WeakKeyDictionary[Flask, _AppClient] = WeakKeyDictionary()
+        self._apps: WeakKeyDictionary[Flask, AppSetup] = WeakKeyDictionary()
         if app is not None:
             self.init_app(app)
 
@@ -105,7 +98,7 @@ class Ripples:
         app.wsgi_app = RipplesWSGIMiddleware(app.wsgi_app)  # type: ignore[method-assign]
         app.cli.add_command(ripples_cli)
 
-    def _state(self) -> _AppClient:
+    def _state(self) -> AppSetup:
         if not has_app_context():
             raise RuntimeError(
                 "ripples_flask.Ripples needs a Flask application context: call it in a view "
@@ -120,6 +113,12 @@ class Ripples:
                 f"Flask app {app.name!r} is not registered with this Ripples extension; "
                 "did you forget to call ripples.init_app(app)?"
             ) from None
+
+    @property
+    def setup(self) -> AppSetup:
+        """The current app's client, the keyword arguments it was built from (they hold the
+        secret key: never log them) and whether the key was missing."""
+        return self._state()
 
     @property
     def client(self) -> ripples.Ripples:
@@ -193,11 +192,15 @@ class Ripples:
         client = self._state().client
         return bool(await client.aflush(timeout))
 
-    def close(self, timeout: float | None = None) -> None:
-        """Flush within the shutdown deadline and stop the current app's sender.
+    def close(self, timeout: float | None = None) -> bool:
+        """Deliver within the shutdown deadline and stop the current app's sender.
 
         Args:
             timeout: The longest wait, in seconds. Default ``None``: the client's
                 ``shutdown_timeout`` (5 s unless configured).
+
+        Returns:
+            True if every event tracked before the call was delivered (the core's
+            ``close()``); never raises.
         """
-        self._state().client.close(timeout)
+        return self._state().client.close(timeout)

@@ -11,32 +11,20 @@ the non-blocking ``flush_soon()`` runs in ``close()``: after the last byte.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Callable
 
-from ripples import VISITOR_COOKIE, VisitorBinding, bind_visitor
+from ripples import VisitorBinding, visitor_id_from_cookie_headers
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 logger = logging.getLogger("ripples.flask")
 
-#: The first ``_rpl_vid`` cookie of a Cookie header, found without parsing the
-#: others (browsers send dozens); the core still validates the value.
-_VISITOR_COOKIE = re.compile(rf"(?:^|;)[ \t]*{re.escape(VISITOR_COOKIE)}[ \t]*=[ \t]*([^;]*)")
-
-
 def _binding_for(environ: WSGIEnvironment) -> VisitorBinding | None:
-    """The request's binding; the cookie is parsed only when its name is in the header."""
+    """The request's binding, its visitor read by the core's one Cookie-header parser."""
     try:
-        header = environ.get("HTTP_COOKIE")
-        raw = None
-        if header and VISITOR_COOKIE in header:
-            match = _VISITOR_COOKIE.search(header)
-            if match:
-                raw = match.group(1)
-        return bind_visitor(raw)  # validates: junk means no visitor
+        return VisitorBinding(visitor_id_from_cookie_headers((environ.get("HTTP_COOKIE"),)))
     except Exception:
         logger.exception("ripples: could not bind the visitor; this request is not attributed")
         return None

@@ -1,13 +1,29 @@
 #!/usr/bin/env bash
 # Install everything the test-suite needs, then run all of it:
-#   lint (ruff), types (mypy --strict on ripples/), the full suite on this Python,
+#   lint (ruff), types (mypy --strict on all four packages), the full suite on this Python,
 #   and the core suite again on Python 3.9 and 3.13 (via pyenv when present).
 # Exits non-zero on any failure. CI runs exactly this (see .ci/run).
+#
+# scripts/test.sh --quick [pytest args]: the inner loop, in about a minute, on the
+# existing .venv: lint, types, and tests/core, django, flask, asgi and testing without
+# the tests that start real server processes (marker `servers`), `slow` or `browser`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 step() { printf '\n==> %s\n' "$*"; }
+
+if [ "${1:-}" = "--quick" ]; then
+  shift
+  [ -x .venv/bin/python ] || { "$PYTHON" -m venv .venv && .venv/bin/python -m pip install -q -e '.[all,dev]'; }
+  step "ruff"
+  .venv/bin/ruff check .
+  step "mypy --strict"
+  .venv/bin/mypy
+  step "core and integration tests (quick: no real servers, slow or browser tests)"
+  exec .venv/bin/python -m pytest -q -m "not servers and not slow and not browser" \
+    tests/core tests/django tests/flask tests/asgi tests/testing "$@"
+fi
 
 step "virtual environment .venv ($($PYTHON --version))"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
@@ -30,7 +46,7 @@ fi
 step "ruff"
 .venv/bin/ruff check .
 
-step "mypy --strict ripples/"
+step "mypy --strict"
 .venv/bin/mypy
 
 step "docs: mkdocs build --strict (a broken link or reference fails)"

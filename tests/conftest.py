@@ -17,7 +17,7 @@ pytest_plugins = ["pytester"]
 TEST_KEY = "priv_test_0123456789abcdef"
 
 # The suite must never reach the hosted API, whatever the developer's shell exports.
-for _name in ("RIPPLES_SECRET_KEY", "RIPPLES_URL", "RIPPLES_DISABLED"):
+for _name in ("RIPPLES_SECRET_KEY", "RIPPLES_URL", "RIPPLES_DISABLED", "RIPPLES_SPOOL_DIR"):
     os.environ.pop(_name, None)
 
 

@@ -143,7 +143,7 @@ class Handler(BaseHTTPRequestHandler):
                 self._send_json(200, self._events_page(parse_qs(query)))
             elif path == "/api/summary":
                 self._check_inspector_request()
-                self._send_json(200, summarize(self.server.dev._store))
+                self._send_json(200, summarize(self.server.store))
             else:
                 raise _Reply(404, f"no such endpoint: GET {path}")
         except _Reply as reply:
@@ -152,10 +152,11 @@ class Handler(BaseHTTPRequestHandler):
     # -- ingest --------------------------------------------------------------------------
     def _ingest(self) -> None:
         dev = self.server.dev
+        counters = self.server.counters
         stopping = self.server.stopping
-        dev._count("requests")
+        counters.add("requests")
         dev.last_request_headers = dict(self.headers.items())
-        if dev.hang and not self._wait_while_hung():
+        if self.server.hang.on and not self.server.hang.wait_while_on(stopping):
             self.close_connection = True
             return
         latency = dev.latency
@@ -169,7 +170,7 @@ class Handler(BaseHTTPRequestHandler):
             raise
         fail_rate = dev.fail_rate
         if fail_rate > 0 and random.random() < fail_rate:
-            dev._count("simulated_failures")
+            counters.add("simulated_failures")
             status = dev.fail_status
             retry_after = dev.retry_after
             headers: tuple[str, ...] = ()
@@ -188,23 +189,14 @@ class Handler(BaseHTTPRequestHandler):
         except ContractError as exc:
             self._refused(400, str(exc))
             raise _Reply(400, str(exc)) from None
-        accepted, duplicates = dev._store.insert(events, text)
-        dev._count_batch(accepted, duplicates)
+        accepted, duplicates = self.server.store.insert(events, text)
+        counters.add_batch(accepted, duplicates)
         logger.info("stored %d event(s), %d duplicate(s)", accepted, duplicates)
         self._send_json(200, {"accepted": accepted, "duplicates": duplicates})
 
     def _refused(self, status: int, message: str) -> None:
-        self.server.dev._count("refused_batches")
+        self.server.counters.add("refused_batches")
         logger.warning("refused a batch: HTTP %d: %s", status, message)
-
-    def _wait_while_hung(self) -> bool:
-        """Hold the request until ``hang`` is switched off (True) or the server stops (False)."""
-        dev = self.server.dev
-        stopping = self.server.stopping
-        with dev._hang_changed:
-            while dev.hang and not stopping.is_set():
-                dev._hang_changed.wait()
-        return not stopping.is_set()
 
     def _check_key(self, key: Optional[str]) -> None:
         scheme, _, token = self.headers.get("Authorization", "").partition(" ")
@@ -314,7 +306,7 @@ class Handler(BaseHTTPRequestHandler):
         filters = {
             key: query[key][-1] for key in ("type", "user_id", "name") if query.get(key, [""])[-1]
         }
-        store = self.server.dev._store
+        store = self.server.store
         rows = store.rows(filters, limit=limit, after=after, newest_first=True)
         return {
             "epoch": store.epoch,

@@ -18,18 +18,11 @@ from http.server import ThreadingHTTPServer
 from typing import Any, Optional
 
 from ._handler import Handler
+from ._state import Counters, HangSwitch
 from ._store import EventStore
 from ._summary import summarize
 
 DEFAULT_MAX_BODY_SIZE = 5 * 1024 * 1024
-_STATS = (
-    "requests",
-    "accepted_batches",
-    "refused_batches",
-    "simulated_failures",
-    "events",
-    "duplicates",
-)
 logger = logging.getLogger("ripples.dev")
 
 
@@ -44,8 +37,20 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], dev: DevServer) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        dev: DevServer,
+        store: EventStore,
+        counters: Counters,
+        hang: HangSwitch,
+    ) -> None:
+        #: What the handler reads and updates: the public fault switches on ``dev``,
+        #: and the store, counters and hang switch as package-internal collaborators.
         self.dev = dev
+        self.store = store
+        self.counters = counters
+        self.hang = hang
         self.loopback_only = _is_loopback(address[0])
         self.stopping = threading.Event()
         self._connections: set[socket.socket] = set()
@@ -109,8 +114,7 @@ class DevServer:
         self._key = key
         self.max_body_size = max_body_size
         self._store = EventStore(db)
-        self._hang_changed = threading.Condition(threading.Lock())
-        self._hang = False
+        self._hang_switch = HangSwitch()
         self.fail_rate = fail_rate
         self.fail_status = fail_status
         self.retry_after = retry_after
@@ -118,8 +122,7 @@ class DevServer:
         self.hang = hang
         #: The headers of the latest ingest request, for tests of what a client sends.
         self.last_request_headers: dict[str, str] = {}
-        self._stats_lock = threading.Lock()
-        self._stats = dict.fromkeys(_STATS, 0)
+        self._counters = Counters()
         self._lifecycle = threading.Lock()
         self._httpd: Optional[_HTTPServer] = None
         self._thread: Optional[threading.Thread] = None
@@ -138,7 +141,9 @@ class DevServer:
                 raise RuntimeError("this DevServer was closed; create a new one")
             if self._httpd is not None:
                 return self
-            httpd = _HTTPServer((self.host, self._port), self)
+            httpd = _HTTPServer(
+                (self.host, self._port), self, self._store, self._counters, self._hang_switch
+            )
             self._port = int(httpd.server_address[1])
             thread = threading.Thread(
                 target=httpd.serve_forever,
@@ -158,8 +163,7 @@ class DevServer:
             if httpd is None:
                 return
             httpd.stopping.set()
-            with self._hang_changed:
-                self._hang_changed.notify_all()
+            self._hang_switch.wake()
             httpd.shutdown()
             httpd.server_close()
             httpd.close_connections()
@@ -227,8 +231,7 @@ class DevServer:
     def clear(self) -> None:
         """Forget every stored event and zero the stats."""
         self._store.clear()
-        with self._stats_lock:
-            self._stats = dict.fromkeys(_STATS, 0)
+        self._counters.reset()
 
     def summary(self) -> dict[str, Any]:
         """The inspector's panels (signups, revenue, activation) as a dict."""
@@ -237,19 +240,7 @@ class DevServer:
     @property
     def stats(self) -> dict[str, int]:
         """Counters since start or the last clear(); ``events`` counts newly stored ones."""
-        with self._stats_lock:
-            return dict(self._stats)
-
-    def _count(self, name: str) -> None:
-        with self._stats_lock:
-            self._stats[name] += 1
-
-    def _count_batch(self, accepted: int, duplicates: int) -> None:
-        with self._stats_lock:
-            stats = self._stats
-            stats["accepted_batches"] += 1
-            stats["events"] += accepted
-            stats["duplicates"] += duplicates
+        return self._counters.snapshot()
 
     # -- fault switches ------------------------------------------------------------------
     @property
@@ -299,10 +290,8 @@ class DevServer:
     @property
     def hang(self) -> bool:
         """While True, ingest requests are accepted and never answered."""
-        return self._hang
+        return self._hang_switch.on
 
     @hang.setter
     def hang(self, value: bool) -> None:
-        with self._hang_changed:
-            self._hang = bool(value)
-            self._hang_changed.notify_all()
+        self._hang_switch.set(value)

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from ripples_asgi._cookies import MAX_BYTES, visitor_id_from_scope
+from ripples._cookies import MAX_BYTES
+from ripples_asgi._cookies import visitor_id_from_scope
 
 VID = "3f2b8c1e-6a4d-4e8f-9b7a-1c2d3e4f5a6b"
 OTHER = "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"

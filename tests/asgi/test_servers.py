@@ -21,6 +21,8 @@ from ripples.dev import DevServer
 from ._ws import websocket_session
 from .conftest import VARIANTS, AppServer, new_tag, new_visitor
 
+pytestmark = pytest.mark.servers  # real server processes: left out of test.sh --quick
+
 REQUESTS = 200
 
 

@@ -8,6 +8,7 @@ import ripples
 
 
 def test_exported_names_match_all() -> None:
+    assert ripples.Ripples  # the public names load on first use
     public = {name for name in vars(ripples) if name[0] not in "_@"}
     assert public - {"testing", "dev"} == set(ripples.__all__) - {"__version__"}
     for name in ripples.__all__:

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import ctypes
-import json
 import math
-import os
-import sys
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from ripples import Ripples
 from ripples._config import SenderConfig
 from ripples._registry import shared_sender
 from ripples._sender import Sender
 from ripples.dev import DevServer
-
-from ..polling import wait_until
 
 
 def _config(url: str, **overrides: object) -> SenderConfig:
@@ -96,35 +89,6 @@ def test_clients_of_one_configuration_get_one_sender(server: DevServer) -> None:
     assert shared_sender(config) is shared_sender(config)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="libc fork via ctypes")
-def test_a_fork_that_skips_the_python_hooks_still_gets_a_working_sender(
-    server: DevServer,
-) -> None:
-    """uWSGI and C extensions fork without os.register_at_fork hooks: the pid check catches it."""
-    client = Ripples("priv_test_0123456789", base_url=server.url, flush_interval=0.05)
-    client.track("parent before fork", "parent")
-    assert client.flush(timeout=10)
-    client.track("parent pending", "parent")  # queued in the parent at the moment of the fork
-    read_end, write_end = os.pipe()
-    pid = ctypes.CDLL(None).fork()  # libc's fork: Python's at-fork hooks do not run
-    if pid == 0:  # the child: report the outcome through the pipe, then leave at once
-        try:
-            client.track("child event", "child")
-            ok = client.flush(timeout=10)
-            stats = client.stats()
-            os.write(write_end, json.dumps([ok, stats.tracked, stats.delivered]).encode())
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end) as pipe:
-        ok, tracked, delivered = json.loads(pipe.read() or "[false, -1, -1]")
-    os.waitpid(pid, 0)
-    assert (ok, tracked, delivered) == (True, 1, 1)  # the child never re-sent the parent's events
-    assert client.flush(timeout=10)
-    wait_until(lambda: len(server.events()) == 3, what="the three events")
-    assert sorted(e["$name"] for e in server.events()) == [
-        "child event",
-        "parent before fork",
-        "parent pending",
-    ]
-    client.close(timeout=2)
+# A fork that skips Python's at-fork hooks is tested for real in tests/deploy (uWSGI without
+# --py-call-uwsgi-fork-hooks): a raw libc fork from ctypes would also skip the interpreter's
+# own re-initialisation, which no real server does.

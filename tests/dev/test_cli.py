@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.signals import with_default_sigint
+
 from .wire import BATCH_PATH, KEY, event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +38,14 @@ class Running:
         self.process = process
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def close(self) -> None:
+        """After the process ended: finish reading its output and close the pipe."""
+        self._reader.join(10)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -64,19 +73,21 @@ class Running:
 def ripples_dev(*args: str, cwd: Path | None = None) -> Iterator[Running]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "ripples", "dev", *args],
+        with_default_sigint([sys.executable, "-m", "ripples", "dev", *args]),
         cwd=cwd or ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    running = Running(process)
     try:
-        yield Running(process)
+        yield running
     finally:
         if process.poll() is None:
             process.kill()
         process.wait(10)
+        running.close()
 
 
 def test_it_prints_the_urls_accepts_a_batch_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 import threading
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.test import override_settings
 
 import ripples_django
-from ripples import Ripples, RipplesValidationError
+from ripples import Ripples, RipplesConfigError, RipplesValidationError
 from ripples.testing import EventRecorder
 from ripples_django import conf, ripples
 
@@ -100,6 +102,30 @@ def test_changing_the_setting_rebuilds_the_client() -> None:
     assert ripples.options["timeout"] == 5  # the project setting again
 
 
+def test_the_project_client_is_a_ripples_and_a_context_manager() -> None:
+    assert isinstance(ripples, Ripples)
+    with override_settings(RIPPLES={"TIMEOUT": 8}):
+        with ripples as entered, EventRecorder() as events:
+            assert entered is ripples
+            ripples.track("inside with", "u1")
+        assert entered.options["timeout"] == 8
+    assert [e["$name"] for e in events] == ["inside with"]
+    assert ripples.close() is True  # the core's bool, through the project client
+    assert ripples.shutdown(timeout=0.1) is True
+
+
+async def _aflush() -> bool:
+    return await ripples.aflush(timeout=0.1)
+
+
+def test_every_other_attribute_comes_from_the_built_client() -> None:
+    import asyncio
+
+    client = ripples._get_client()  # type: ignore[attr-defined]
+    assert ripples._sender is client._sender  # type: ignore[attr-defined]
+    assert asyncio.run(_aflush()) in (True, False)
+
+
 def test_the_full_client_api_is_available() -> None:
     with EventRecorder() as events:
         ripples.signup("u1", email="jane@example.com")
@@ -121,19 +147,31 @@ def test_validation_errors_still_raise_at_the_call_site() -> None:
     ("setting", "fragment"),
     [
         ({"TIMOUT": 3}, "TIMOUT"),
-        ({"TIMEOUT": -1}, "timeout"),
+        ({"TIMEOUT": -1}, "timeout must be a number > 0, got -1"),
+        ({"MAX_RETRIES": -1}, "max_retries must be an int >= 0, got -1"),
         ({"ON_ERROR": "no.such.module.handler"}, "ON_ERROR"),
         ({"BASE_URL": "ftp://example.com"}, "base_url"),
+        ({"SPOOL_DIR": 42}, "spool_dir"),
+        ({"MAX_SPOOL_BYTES": 0}, "max_spool_bytes must be an int > 0"),
     ],
 )
-def test_a_misconfiguration_is_logged_and_never_raised_into_views(
-    caplog: pytest.LogCaptureFixture, setting: dict[str, Any], fragment: str
+def test_a_misconfiguration_raises_a_config_error_at_startup(
+    setting: dict[str, Any], fragment: str
 ) -> None:
-    with override_settings(RIPPLES=setting), caplog.at_level(logging.ERROR, "ripples.django"):
-        ripples.track("still works", "u1")
-        assert ripples.options["disabled"]
-    assert fragment in caplog.text
-    assert "manage.py check" in caplog.text
+    app = django_apps.get_app_config("ripples_django")
+    with override_settings(RIPPLES=setting):
+        with pytest.raises(RipplesConfigError, match=re.escape(fragment)) as startup:
+            app.ready()
+        with pytest.raises(RipplesConfigError, match=re.escape(fragment)):
+            ripples.track("x", "u1")  # a setting changed at run time: the same error
+    assert isinstance(startup.value, ValueError)
+
+
+def test_the_spool_options_reach_the_client(tmp_path: Any) -> None:
+    setting = {"SPOOL_DIR": tmp_path, "MAX_SPOOL_BYTES": 1024}
+    with override_settings(RIPPLES=setting):
+        assert ripples.options["spool_dir"] == str(tmp_path)
+        assert ripples.options["max_spool_bytes"] == 1024
 
 
 def test_a_missing_key_disables_sending_with_an_error_log(
@@ -141,19 +179,28 @@ def test_a_missing_key_disables_sending_with_an_error_log(
 ) -> None:
     monkeypatch.delenv("RIPPLES_SECRET_KEY")
     with override_settings(RIPPLES={}), caplog.at_level(logging.ERROR, "ripples.django"):
+        django_apps.get_app_config("ripples_django").ready()  # starts without a key
         ripples.signup("u1")
         assert ripples.options["disabled"]
     assert "RIPPLES_SECRET_KEY" in caplog.text
 
 
 def test_a_non_dict_setting_is_reported() -> None:
-    with override_settings(RIPPLES="priv_oops"), pytest.raises(Exception, match="must be a dict"):
+    with override_settings(RIPPLES="priv_oops"), pytest.raises(RipplesConfigError, match="dict"):
         conf.client_kwargs()
 
 
 def test_the_secret_key_never_appears_in_reprs_or_logs(caplog: pytest.LogCaptureFixture) -> None:
     key = "priv_canary_5f1d2c"
     with override_settings(RIPPLES={"SECRET_KEY": key, "TIMEOUT": "x"}):
+        with caplog.at_level(logging.DEBUG), pytest.raises(RipplesConfigError) as raised:
+            ripples.track("x", "u1")
+        assert key not in str(raised.value)
+    with override_settings(RIPPLES={"SECRET_KEY": 12345}):
+        with pytest.raises(RipplesConfigError, match="secret_key must be a string") as raised:
+            ripples.track("x", "u1")
+        assert "12345" not in str(raised.value)
+    with override_settings(RIPPLES={"SECRET_KEY": key}):
         with caplog.at_level(logging.DEBUG):
             ripples.track("x", "u1")
         assert key not in repr(ripples)

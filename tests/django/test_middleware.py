@@ -147,11 +147,11 @@ def test_file_responses_are_left_to_the_server(tmp_path: Any) -> None:
 
 class _HostileRequest(HttpRequest):
     @property
-    def COOKIES(self) -> Any:
-        raise RuntimeError("cookie parser exploded")
+    def META(self) -> Any:
+        raise RuntimeError("the headers exploded")
 
-    @COOKIES.setter
-    def COOKIES(self, value: Any) -> None:
+    @META.setter
+    def META(self, value: Any) -> None:
         pass
 
 

@@ -22,6 +22,8 @@ from ripples.dev import DevServer
 from .helpers import new_visitor, server_env, wait_for_users
 from .servers import serve
 
+pytestmark = pytest.mark.servers  # real server processes: left out of test.sh --quick
+
 JUNK_COOKIES = ["not-a-uuid", "'; DROP TABLE visitors; --", "1" * 36, "\u00e9" * 10]
 
 

@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from ripples._demo import run_demo
+from tests.signals import with_default_sigint
 
 from .helpers import clean_environment
 
@@ -32,7 +33,8 @@ def _demo(*args: str, **popen: Any) -> Iterator[subprocess.Popen[str]]:
     the test fails half-way or the demo hangs (the watchdog fires).
     """
     demo = subprocess.Popen(
-        [RIPPLES, "demo", *args], text=True, env=clean_environment(), start_new_session=True,
+        with_default_sigint([RIPPLES, "demo", *args]), text=True, env=clean_environment(),
+        start_new_session=True,
         **popen,
     )  # fmt: skip
     watchdog = threading.Timer(120, _kill_group, [demo])
@@ -43,6 +45,9 @@ def _demo(*args: str, **popen: Any) -> Iterator[subprocess.Popen[str]]:
         watchdog.cancel()
         _kill_group(demo)
         demo.wait()
+        for pipe in (demo.stdout, demo.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:

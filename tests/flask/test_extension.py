@@ -133,12 +133,12 @@ def test_every_core_option_is_read_from_app_config(collector: DevServer) -> None
     values = {
         "timeout": 7.0, "connect_timeout": 4.0, "max_queue_size": 11, "flush_interval": 9.0,
         "max_buffer_size": 1234, "max_batch_size": 77, "max_retries": 5, "flush_timeout": 6.0,
-        "shutdown_timeout": 2.0, "base_url": collector.url,
+        "shutdown_timeout": 2.0, "base_url": collector.url, "max_spool_bytes": 4096,
     }
     visitor = str(uuid.uuid4())
     errors: list[Exception] = []
     behavioural = {"secret_key": KEY, "visitor_id": visitor, "on_error": errors.append}
-    assert {*values, *behavioural, "disabled"} == set(OPTION_NAMES)
+    assert {*values, *behavioural, "disabled", "spool_dir"} == set(OPTION_NAMES)
     app = Flask("options")
     options = {**values, **behavioural}
     app.config.update({f"RIPPLES_{name.upper()}": value for name, value in options.items()})
@@ -168,16 +168,16 @@ def test_calls_outside_an_app_context_raise_a_clear_error() -> None:
         ext.signup("user_123")
 
 
-def test_setup_mistakes_are_reported_when_the_app_is_built(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    with pytest.raises(TypeError, match="flush_intervall"):
+def test_setup_mistakes_are_reported_when_the_app_is_built() -> None:
+    with pytest.raises(ripples.RipplesConfigError, match="flush_intervall"):
         Ripples(flush_intervall=3)
+    typo = Flask("typo")
+    typo.config.update(RIPPLES_SECRET_KEY=KEY, RIPPLES_FLUSH_INTERVALL=3)
+    with pytest.raises(ripples.RipplesConfigError, match="did you mean RIPPLES_FLUSH_INTERVAL"):
+        Ripples(typo)
     app = Flask("twice")
-    app.config.update(RIPPLES_SECRET_KEY=KEY, RIPPLES_FLUSH_INTERVALL=3)
-    with caplog.at_level(logging.WARNING, logger="ripples.flask"):
-        ext = Ripples(app)
-    assert "did you mean RIPPLES_FLUSH_INTERVAL" in caplog.text
+    app.config.update(RIPPLES_SECRET_KEY=KEY)
+    ext = Ripples(app)
     with pytest.raises(RuntimeError, match="already registered"):
         ext.init_app(app)
     with pytest.raises(RuntimeError, match="already registered"):

@@ -10,6 +10,8 @@ from flaskapp_servers import COMMANDS, AppServer, app_env, events_for, request, 
 
 from ripples.dev import DevServer
 
+pytestmark = pytest.mark.servers  # real server processes: left out of test.sh --quick
+
 #: A request that waited for the API would take at least this long.
 API_TIMEOUT = 2.0
 

@@ -19,6 +19,8 @@ from flaskapp_servers import AppServer, app_env, events_for, request, wait_for_u
 
 from ripples.dev import DevServer
 
+pytestmark = pytest.mark.servers  # real server processes: left out of test.sh --quick
+
 
 def _visitor_then_none(served: list[tuple[int, str | None]]) -> bool:
     """Whether one thread served a request with a visitor and later one without."""

@@ -23,6 +23,7 @@ import os
 import resource
 import signal
 import sys
+import time
 
 from ripples._spool import Spool, SpoolUnavailable
 
@@ -81,12 +82,17 @@ def main(command: str, directory: str, namespace: str, *rest: str) -> None:
         if pid == 0:
             other = spool.claim()
             print(json.dumps({"forked_child_claimed": other.path if other else None}), flush=True)
-            sys.stdin.read()
+            for fd in (0, 1, 2):  # the test's pipes are the parent's: never read or hold them
+                os.close(fd)
+            parent = os.getppid()
+            while os.getppid() == parent:  # alive, holding the inherited descriptor, until
+                time.sleep(0.05)  # the parent kills it or dies itself
             os._exit(0)
         sys.stdin.readline()  # the test has read the forked child's claim
         segment.release()
         print(json.dumps({"released": segment.path}), flush=True)
         sys.stdin.read()
+        os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
     elif command == "spill":
         spool = Spool(directory, namespace, 1 << 40)

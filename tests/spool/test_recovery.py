@@ -62,7 +62,8 @@ class _Server:
         wait_until(self._ready, timeout=30, what=f"{argv[0]} to serve")
 
     def _ready(self) -> bool:
-        assert self.proc.poll() is None, self.output()
+        if self.proc.poll() is not None:
+            raise AssertionError(self.output())
         try:
             return urlopen(f"http://127.0.0.1:{self.port}/warmup/x", timeout=2).status == 200
         except OSError:
@@ -77,14 +78,16 @@ class _Server:
 
     def terminate(self, timeout: float = 20) -> str:
         self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=timeout)
-        return self.output()
+        return self.output(timeout)
 
-    def output(self) -> str:
-        if self.proc.poll() is None:
-            return ""
-        assert self.proc.stdout is not None
-        return self.proc.stdout.read().decode(errors="replace")
+    def output(self, timeout: float = 5) -> str:
+        """Everything the server printed, once it has exited (killed past ``timeout``)."""
+        try:
+            out, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        return out.decode(errors="replace")
 
 
 def _free_port() -> int:
@@ -156,7 +159,7 @@ def test_kill_9_during_an_outage_loses_only_what_was_not_yet_spilled(
     proc = _script(env, "track", "300", "k")
     wait_until(lambda: _spooled_events(collector, spool) == 300, timeout=30, what="the spill")
     proc.kill()  # SIGKILL: no exit code of ours runs
-    proc.wait(timeout=10)
+    proc.communicate(timeout=10)
 
     collector.start()
     recovered = _script(env, "recover")

@@ -202,3 +202,56 @@ def test_the_plain_script_example_in_the_docs_runs(pytester: pytest.Pytester) ->
     result = pytester.runpython(script)
     assert result.ret == 0, result.stderr.str()
     result.stdout.fnmatch_lines(["*1  subscription  '7'*'Pro'*subscription_amount='2900'*"])
+
+
+SPY = """
+import atexit, json, os, sys
+
+def pytest_sessionfinish(session):
+    loaded = sorted(m for m in sys.modules if m == "ripples" or m.startswith("ripples."))
+    with open(os.environ["RIPPLES_SPY_OUT"], "w") as out:
+        json.dump({"modules": loaded, "atexit": atexit._ncallbacks()}, out)
+"""
+
+
+def test_a_run_that_does_not_use_the_fixture_does_not_load_the_sdk(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    out = tmp_path / "spy.json"
+    monkeypatch.setenv("RIPPLES_SPY_OUT", str(out))
+    pytester.makeconftest(SPY)
+    pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    # A subprocess, as a user runs it: the plugin comes from the pytest11 entry point.
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    report = json.loads(out.read_text())
+    # The plugin is loaded, but nothing of the SDK: no sender, no exit or fork hooks.
+    assert report["modules"] == ["ripples", "ripples._pytest_plugin", "ripples._version"]
+
+    # The same run without the plugin registers as many atexit callbacks.
+    pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:ripples"
+    ).assert_outcomes(passed=1)
+    assert json.loads(out.read_text())["atexit"] == report["atexit"]
+
+
+def test_importing_the_plugin_registers_no_hooks() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import atexit, logging, os, sys\n"
+        "import pytest\n"  # loaded before any plugin, in every run
+        "before = atexit._ncallbacks()\n"
+        "forks = []\n"
+        "os.register_at_fork = lambda **kw: forks.append(kw)\n"
+        "import ripples._pytest_plugin\n"
+        "assert 'ripples._sender' not in sys.modules, sorted(sys.modules)\n"
+        "assert atexit._ncallbacks() == before\n"
+        "assert forks == []\n"
+        "from ripples import Ripples\n"  # the SDK does register them once used
+        "assert 'ripples._sender' in sys.modules and forks\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

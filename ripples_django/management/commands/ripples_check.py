@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ripples import RipplesError
+from ripples import Ripples, RipplesError
 from ripples_django import conf
 
 
@@ -42,8 +42,8 @@ class Command(BaseCommand):
             overrides["secret_key"] = options["key"]
         if options["url"]:
             overrides["base_url"] = options["url"]
-        try:
-            client = conf.make_client(**overrides)
+        try:  # built directly, without the project's missing-key policy: a missing key fails
+            client = Ripples(**{**conf.client_kwargs(), **overrides})
         except Exception as exc:
             raise CommandError(f"Ripples is not configured: {exc}") from None
         url = client.options["base_url"]
