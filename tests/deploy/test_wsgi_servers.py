@@ -1,0 +1,90 @@
+"""gunicorn (sync, gthread, gevent) and uWSGI prefork, run for real against a DevServer.
+
+Each topology tracks an event at import, in the master when the app is
+preloaded, serves requests with and without a visitor cookie over a few
+workers, then gets the signal a deploy sends. Asserted: every event stored
+exactly once (an inherited buffer would send the import event again under
+a new ``$event_id``), each request's event carries its own visitor, and the
+whole server exits cleanly within its deadlines plus a margin.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from ripples.dev import DevServer
+
+from .conftest import MARGIN, Launched, assert_exactly_once, free_port
+
+REQUESTS = 12
+SHUTDOWN_TIMEOUT = 5.0
+
+
+def _serve_requests(app: Launched, prefix: str) -> dict[str, str | None]:
+    """``REQUESTS`` signups over 3 concurrent clients; returns each user's visitor (or None)."""
+    expected: dict[str, str | None] = {}
+    for index in range(REQUESTS):
+        expected[f"{prefix}-{index}"] = str(uuid.uuid4()) if index % 3 else None
+
+    def one(user: str) -> str:
+        visitor = expected[user]
+        status, body = app.get(f"/signup?user={user}", f"a=1; _rpl_vid={visitor}" if visitor else None)
+        assert status == 200, body
+        return body
+
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(one, expected))
+    return expected
+
+
+def _assert_requests_stored(
+    server: DevServer, expected: dict[str, str | None], worker_pids: set[int]
+) -> None:
+    server.wait_for(len(expected), type="signup")
+    events = assert_exactly_once(server, list(expected))
+    for user, visitor in expected.items():
+        assert events[user].get("$visitor_id") == visitor, user
+        assert events[user]["pid"] in worker_pids, "a request event from outside the workers"
+
+
+def _stop(app: Launched, signum: int, bound: float) -> None:
+    app.send_signal(signum)
+    code = app.wait_exit(bound)
+    assert code == 0, app.output
+    assert "could not be delivered" not in app.output, app.output
+    assert "Traceback" not in app.output.replace("Exception ignored", ""), app.output
+
+
+@pytest.mark.parametrize("worker", ["sync", "gthread", "gevent"])
+def test_gunicorn_preload_delivers_every_event_once_and_exits_on_sigterm(
+    launch, server: DevServer, worker: str
+) -> None:
+    command = ["gunicorn", "-c", "gunicorn_conf.py", "-k", worker, "--no-control-socket"]
+    if worker == "gthread":
+        command += ["--threads", "2"]
+    app = launch(
+        [*command, "wsgi_app:app"],
+        DEPLOY_SHUTDOWN_TIMEOUT=str(SHUTDOWN_TIMEOUT),
+    )
+    port = int(app.wait_for_line(r"Listening at: http://127\.0\.0\.1:(\d+)").group(1))
+    app.wait_for_line(r"(?s)worker ready.*worker ready")
+    app.wait_ready(port)
+    booted = {int(pid) for pid in re.findall(r"worker ready (\d+)", app.output)}
+
+    expected = _serve_requests(app, f"gunicorn-{worker}")
+    _assert_requests_stored(server, expected, booted)
+
+    # graceful_timeout (5 s) for the workers, then the master's own exit drain.
+    _stop(app, signal.SIGTERM, 5 + SHUTDOWN_TIMEOUT + MARGIN)
+    booted = {int(pid) for pid in re.findall(r"worker ready (\d+)", app.output)}
+    assert len(re.findall(r"Worker exiting", app.output)) == len(booted), app.output
+    users = [*expected, f"import-{app.pid}", *(f"worker-{pid}" for pid in booted),
+             *(f"exit-{pid}" for pid in booted)]
+    events = assert_exactly_once(server, users, context=app.output)
+    assert events[f"import-{app.pid}"]["pid"] == app.pid  # the master's, sent by the master
+    assert len(server.events()) == len(users)
