@@ -33,7 +33,8 @@ def _serve_requests(app: Launched, prefix: str) -> dict[str, str | None]:
 
     def one(user: str) -> str:
         visitor = expected[user]
-        status, body = app.get(f"/signup?user={user}", f"a=1; _rpl_vid={visitor}" if visitor else None)
+        cookie = f"a=1; _rpl_vid={visitor}" if visitor else None
+        status, body = app.get(f"/signup?user={user}", cookie)
         assert status == 200, body
         return body
 
@@ -87,4 +88,40 @@ def test_gunicorn_preload_delivers_every_event_once_and_exits_on_sigterm(
              *(f"exit-{pid}" for pid in booted)]
     events = assert_exactly_once(server, users, context=app.output)
     assert events[f"import-{app.pid}"]["pid"] == app.pid  # the master's, sent by the master
+    assert len(server.events()) == len(users)
+
+
+@pytest.mark.parametrize("lazy_apps", [False, True], ids=["master-import", "lazy-apps"])
+def test_uwsgi_prefork_without_fork_hooks_delivers_every_event_once(
+    launch, server: DevServer, lazy_apps: bool
+) -> None:
+    # No --py-call-uwsgi-fork-hooks: workers are forked from C and Python's
+    # at-fork hooks never run, so only the sender's own pid check notices.
+    port = free_port()
+    command = ["uwsgi", "--master", "--processes", "2", "--enable-threads", "--need-app",
+               "--die-on-term", "--http-socket", f"127.0.0.1:{port}", "--module", "wsgi_app:app",
+               "--worker-reload-mercy", str(int(SHUTDOWN_TIMEOUT + 5))]
+    if lazy_apps:
+        command.append("--lazy-apps")
+    # The SDK's default flush_interval: the uWSGI master never runs Python's
+    # atexit, so an event tracked there is delivered by its sender thread alone.
+    app = launch(command, DEPLOY_SHUTDOWN_TIMEOUT=str(SHUTDOWN_TIMEOUT), DEPLOY_FLUSH_INTERVAL="1")
+    app.wait_for_line(r"(?s)spawned uWSGI worker 1 .*spawned uWSGI worker 2 ")
+    app.wait_ready(port)
+    workers = {int(pid) for pid in re.findall(r"spawned uWSGI worker \d+ \(pid: (\d+)", app.output)}
+    master = int(app.wait_for_line(r"spawned uWSGI master process \(pid: (\d+)\)").group(1))
+    importers = workers if lazy_apps else {master}
+    if lazy_apps:  # each worker imported the app when it started; make sure both did
+        app.wait_for_line(r"(?s)WSGI app 0 .*pid: \d+.*WSGI app 0 .*pid: \d+")
+
+    expected = _serve_requests(app, f"uwsgi-{'lazy' if lazy_apps else 'preload'}")
+    _assert_requests_stored(server, expected, workers)
+    imports = [f"import-{pid}" for pid in importers]
+    server.wait_for(len(importers), name="app imported")
+
+    _stop(app, signal.SIGTERM, SHUTDOWN_TIMEOUT + 5 + MARGIN)
+    users = [*expected, *imports, *(f"exit-{pid}" for pid in workers)]
+    events = assert_exactly_once(server, users, context=app.output)
+    for pid in importers:
+        assert events[f"import-{pid}"]["pid"] == pid
     assert len(server.events()) == len(users)

@@ -39,3 +39,18 @@ def ready() -> str:
 def signup() -> str:
     client.signup(request.args["user"], pid=os.getpid())
     return str(os.getpid())
+
+
+try:  # under uWSGI: each worker tracks one more event as it leaves
+    import uwsgi  # type: ignore[import-not-found]
+except ImportError:
+    uwsgi = None
+
+if uwsgi is not None:
+
+    def _worker_exit() -> None:
+        """uWSGI calls this in a worker before Python's atexit: only the exit drain sends it."""
+        if uwsgi.worker_id() > 0:
+            client.track("worker exiting", f"exit-{os.getpid()}", pid=os.getpid())
+
+    uwsgi.atexit = _worker_exit
