@@ -77,6 +77,7 @@ class Launched:
         self._reader.start()
         self.port: int | None = None
         self.signalled_at: float | None = None
+        self._signalled_output = 0
         self.exited_at: float | None = None
 
     def _read(self) -> None:
@@ -153,7 +154,13 @@ class Launched:
 
     def send_signal(self, signum: int) -> None:
         self.signalled_at = time.monotonic()
+        self._signalled_output = len(self.output)
         self.process.send_signal(signum)
+
+    @property
+    def output_after_signal(self) -> str:
+        """What the process printed after the last :meth:`send_signal`."""
+        return self.output[self._signalled_output :]
 
     def wait_exit(self, bound: float) -> int:
         """Wait up to ``bound`` seconds for the exit; fail (and kill) past it. Returns the code."""
