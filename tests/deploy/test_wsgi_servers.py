@@ -125,3 +125,40 @@ def test_uwsgi_prefork_without_fork_hooks_delivers_every_event_once(
     for pid in importers:
         assert events[f"import-{pid}"]["pid"] == pid
     assert len(server.events()) == len(users)
+
+
+def test_gunicorn_graceful_timeout_leaves_room_for_the_drain_against_a_hanging_api(
+    launch, server: DevServer
+) -> None:
+    """The API hangs at deploy time: every process gives up within shutdown_timeout.
+
+    With ``shutdown_timeout`` (2 s) inside ``graceful_timeout`` (5 s), no
+    worker is killed mid-drain, and the counts each process logs add up to
+    exactly what the collector is missing.
+    """
+    shutdown_timeout = 2.0
+    app = launch(
+        ["gunicorn", "-c", "gunicorn_conf.py", "-k", "sync", "--no-control-socket", "wsgi_app:app"],
+        DEPLOY_SHUTDOWN_TIMEOUT=str(shutdown_timeout),
+        DEPLOY_TIMEOUT="60",  # only the drain's deadline can end a hung request
+    )
+    port = int(app.wait_for_line(r"Listening at: http://127\.0\.0\.1:(\d+)").group(1))
+    app.wait_for_line(r"(?s)worker ready.*worker ready")
+    app.wait_ready(port)
+    booted = {int(pid) for pid in re.findall(r"worker ready (\d+)", app.output)}
+    before = _serve_requests(app, "graceful-before")
+    server.wait_for(len(before), type="signup")
+    server.hang = True
+    during = _serve_requests(app, "graceful-during")  # woken after each response; they hang
+
+    _stop_anyway = 5 + shutdown_timeout + MARGIN
+    app.send_signal(signal.SIGTERM)
+    assert app.wait_exit(_stop_anyway) == 0, app.output
+    assert len(re.findall(r"Worker exiting", app.output)) == len(booted), app.output
+    assert "Worker graceful timeout" not in app.output and "SIGKILL" not in app.output
+
+    tracked = 1 + 2 * len(booted) + len(before) + len(during)  # import, boot, exit, requests
+    stored = len(server.events())
+    reported = re.findall(r"(\d+) events could not be delivered before exit", app.output)
+    assert sum(int(count) for count in reported) == tracked - stored, app.output
+    assert len(reported) == len(booted) + 1  # each worker and the master said so

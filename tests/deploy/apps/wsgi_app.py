@@ -11,16 +11,24 @@ the exit drain or not at all.
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 
 from flask import Flask, request
 
 import ripples
 import ripples_flask
 
+# As an app would configure logging: the SDK's "ripples" logger only has a NullHandler.
+handler = logging.StreamHandler(sys.stdout)
+handler.setFormatter(logging.Formatter("ripples-log %(process)d %(levelname)s %(message)s"))
+logging.getLogger("ripples").addHandler(handler)
+
 OPTIONS = {
     "flush_interval": float(os.environ.get("DEPLOY_FLUSH_INTERVAL", "60")),
     "shutdown_timeout": float(os.environ.get("DEPLOY_SHUTDOWN_TIMEOUT", "5")),
+    "timeout": float(os.environ.get("DEPLOY_TIMEOUT", "3")),
 }
 
 client = ripples.Ripples(**OPTIONS)
