@@ -58,7 +58,7 @@ def _stop(app: Launched, signum: int, bound: float) -> None:
     code = app.wait_exit(bound)
     assert code == 0, app.output
     assert "could not be delivered" not in app.output_after_signal, app.output
-    assert "Traceback" not in app.output.replace("Exception ignored", ""), app.output
+    assert "Traceback" not in app.output_after_signal, app.output
 
 
 @pytest.mark.parametrize("worker", ["sync", "gthread", "gevent"])
@@ -151,9 +151,8 @@ def test_gunicorn_graceful_timeout_leaves_room_for_the_drain_against_a_hanging_a
     server.hang = True
     during = _serve_requests(app, "graceful-during")  # woken after each response; they hang
 
-    _stop_anyway = 5 + shutdown_timeout + MARGIN
     app.send_signal(signal.SIGTERM)
-    assert app.wait_exit(_stop_anyway) == 0, app.output
+    assert app.wait_exit(5 + shutdown_timeout + MARGIN) == 0, app.output
     assert len(re.findall(r"Worker exiting", app.output)) == len(booted), app.output
     assert "Worker graceful timeout" not in app.output and "SIGKILL" not in app.output
 
@@ -162,3 +161,26 @@ def test_gunicorn_graceful_timeout_leaves_room_for_the_drain_against_a_hanging_a
     reported = re.findall(r"(\d+) events could not be delivered before exit", app.output)
     assert sum(int(count) for count in reported) == tracked - stored, app.output
     assert len(reported) == len(booted) + 1  # each worker and the master said so
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="uWSGI's master never runs Python's atexit (nor uwsgi.atexit) when it stops, so "
+    "events still buffered in the master (tracked at import, not yet sent by its sender "
+    "thread within flush_interval) are lost without any report; no Python code runs there",
+)
+def test_uwsgi_master_delivers_or_reports_what_it_buffered_at_shutdown(
+    launch, server: DevServer
+) -> None:
+    port = free_port()
+    app = launch(
+        ["uwsgi", "--master", "--processes", "1", "--enable-threads", "--need-app",
+         "--die-on-term", "--http-socket", f"127.0.0.1:{port}", "--module", "wsgi_app:app"],
+        DEPLOY_SHUTDOWN_TIMEOUT="2",
+        DEPLOY_FLUSH_INTERVAL="60",  # the master's own thread will not send it in time
+    )
+    master = int(app.wait_for_line(r"spawned uWSGI master process \(pid: (\d+)\)").group(1))
+    app.wait_ready(port)
+    _stop(app, signal.SIGTERM, 2 + 5 + MARGIN)
+    reported = f"ripples-log {master} WARNING ripples: 1 events could not be delivered"
+    assert server.events(name="app imported") or reported in app.output, app.output
