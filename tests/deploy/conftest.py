@@ -192,8 +192,12 @@ class Launched:
         ]
 
 
+#: The ``launch`` fixture: ``launch(command, **env) -> Launched``.
+Launcher = Callable[..., Launched]
+
+
 @pytest.fixture
-def launch(server: DevServer) -> Iterator[Callable[..., Launched]]:
+def launch(server: DevServer) -> Iterator[Launcher]:
     """Start ``command`` (a list; ``python`` means this interpreter) with the collector's URL.
 
     ``env`` adds variables; ``RIPPLES_SECRET_KEY`` and ``RIPPLES_URL`` point at

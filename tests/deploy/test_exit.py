@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from ripples.dev import DevServer
 
-from .conftest import MARGIN
+from .conftest import MARGIN, Launcher
 
 
 def test_exit_with_a_hanging_api_is_bounded_and_counts_the_batch_in_flight(
-    launch, server: DevServer
+    launch: Launcher, server: DevServer
 ) -> None:
     server.hang = True
     shutdown_timeout = 2.0
@@ -31,7 +31,7 @@ def test_exit_with_a_hanging_api_is_bounded_and_counts_the_batch_in_flight(
 
 
 def test_exit_after_a_close_that_timed_out_does_not_wait_again(
-    launch, server: DevServer
+    launch: Launcher, server: DevServer
 ) -> None:
     server.hang = True
     shutdown_timeout = 6.0

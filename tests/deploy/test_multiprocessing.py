@@ -13,7 +13,7 @@ import pytest
 
 from ripples.dev import DevServer
 
-from .conftest import MARGIN, assert_exactly_once
+from .conftest import MARGIN, Launcher, assert_exactly_once
 
 EVENTS = 8  # two children, four events each
 
@@ -21,7 +21,7 @@ EVENTS = 8  # two children, four events each
 @pytest.mark.parametrize("mode", ["process", "pool"])
 @pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
 def test_children_that_end_normally_deliver_every_event_once(
-    launch, server: DevServer, method: str, mode: str
+    launch: Launcher, server: DevServer, method: str, mode: str
 ) -> None:
     run = f"mp-{method}-{mode}"
     script = launch(["python", "mp_script.py", method, mode, run])

@@ -18,13 +18,13 @@ import pytest
 from ripples.dev import DevServer
 from tests.polling import wait_until
 
-from .conftest import MARGIN, Launched, assert_exactly_once
+from .conftest import MARGIN, Launched, Launcher, assert_exactly_once
 
 SHUTDOWN_TIMEOUT = 2.0
 EVENTS = 3
 
 
-def _start(launch, **env: str) -> Launched:
+def _start(launch: Launcher, **env: str) -> Launched:
     app = launch(
         ["python", "-m", "uvicorn", "asgi_app:app", "--host", "127.0.0.1", "--port", "0"],
         DEPLOY_SHUTDOWN_TIMEOUT=str(SHUTDOWN_TIMEOUT),
@@ -54,7 +54,7 @@ def _exited_after_sigterm(app: Launched, bound: float) -> None:
 
 @pytest.mark.parametrize("outage", ["stopped", "hanging"])
 def test_sigterm_during_an_outage_exits_within_shutdown_timeout_and_reports_the_count(
-    launch, server: DevServer, outage: str
+    launch: Launcher, server: DevServer, outage: str
 ) -> None:
     # A long read timeout: a hung request would outlast shutdown_timeout on its own.
     app = _start(launch, DEPLOY_TIMEOUT="30")
@@ -79,7 +79,7 @@ def test_sigterm_during_an_outage_exits_within_shutdown_timeout_and_reports_the_
     assert server.events() == []
 
 
-def test_sigterm_during_a_backoff_delivers_everything(launch, server: DevServer) -> None:
+def test_sigterm_during_a_backoff_delivers_everything(launch: Launcher, server: DevServer) -> None:
     # No retries within a batch: the first 503 spends them, and its Retry-After
     # (60 s) puts the sender in a backoff far longer than the test.
     app = _start(launch, DEPLOY_MAX_RETRIES="0")

@@ -19,7 +19,7 @@ import pytest
 
 from ripples.dev import DevServer
 
-from .conftest import MARGIN, Launched, assert_exactly_once, free_port
+from .conftest import MARGIN, Launched, Launcher, assert_exactly_once, free_port
 
 REQUESTS = 12
 SHUTDOWN_TIMEOUT = 5.0
@@ -63,7 +63,7 @@ def _stop(app: Launched, signum: int, bound: float) -> None:
 
 @pytest.mark.parametrize("worker", ["sync", "gthread", "gevent"])
 def test_gunicorn_preload_delivers_every_event_once_and_exits_on_sigterm(
-    launch, server: DevServer, worker: str
+    launch: Launcher, server: DevServer, worker: str
 ) -> None:
     command = ["gunicorn", "-c", "gunicorn_conf.py", "-k", worker, "--no-control-socket"]
     if worker == "gthread":
@@ -93,7 +93,7 @@ def test_gunicorn_preload_delivers_every_event_once_and_exits_on_sigterm(
 
 @pytest.mark.parametrize("lazy_apps", [False, True], ids=["master-import", "lazy-apps"])
 def test_uwsgi_prefork_without_fork_hooks_delivers_every_event_once(
-    launch, server: DevServer, lazy_apps: bool
+    launch: Launcher, server: DevServer, lazy_apps: bool
 ) -> None:
     # No --py-call-uwsgi-fork-hooks: workers are forked from C and Python's
     # at-fork hooks never run, so only the sender's own pid check notices.
@@ -128,7 +128,7 @@ def test_uwsgi_prefork_without_fork_hooks_delivers_every_event_once(
 
 
 def test_gunicorn_graceful_timeout_leaves_room_for_the_drain_against_a_hanging_api(
-    launch, server: DevServer
+    launch: Launcher, server: DevServer
 ) -> None:
     """The API hangs at deploy time: every process gives up within shutdown_timeout.
 
@@ -170,7 +170,7 @@ def test_gunicorn_graceful_timeout_leaves_room_for_the_drain_against_a_hanging_a
     "thread within flush_interval) are lost without any report; no Python code runs there",
 )
 def test_uwsgi_master_delivers_or_reports_what_it_buffered_at_shutdown(
-    launch, server: DevServer
+    launch: Launcher, server: DevServer
 ) -> None:
     port = free_port()
     app = launch(

@@ -16,7 +16,7 @@ preload_app = True
 
 
 def post_worker_init(worker: Any) -> None:
-    from wsgi_app import client
+    from wsgi_app import client  # type: ignore[import-not-found]
 
     client.track("worker booted", f"worker-{os.getpid()}", pid=os.getpid())
     # After init_signals: a SIGTERM from now on is handled (one that arrives while a

@@ -15,6 +15,7 @@ import json
 import multiprocessing
 import os
 import sys
+from typing import Any
 
 import ripples
 
@@ -37,7 +38,7 @@ def process_main(run: str, first: int) -> None:
 
 def main() -> None:
     method, mode, run = sys.argv[1:4]
-    context = multiprocessing.get_context(method)
+    context: Any = multiprocessing.get_context(method)
     client.track("parent started", f"{run}-parent", pid=os.getpid())
     tasks = [(run, index) for index in range(2 * EVENTS_PER_CHILD)]
     if mode == "process":

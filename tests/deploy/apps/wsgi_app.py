@@ -11,9 +11,11 @@ the exit drain or not at all.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
+from typing import Any
 
 from flask import Flask, request
 
@@ -25,7 +27,7 @@ handler = logging.StreamHandler(sys.stdout)
 handler.setFormatter(logging.Formatter("ripples-log %(process)d %(levelname)s %(message)s"))
 logging.getLogger("ripples").addHandler(handler)
 
-OPTIONS = {
+OPTIONS: dict[str, Any] = {
     "flush_interval": float(os.environ.get("DEPLOY_FLUSH_INTERVAL", "60")),
     "shutdown_timeout": float(os.environ.get("DEPLOY_SHUTDOWN_TIMEOUT", "5")),
     "timeout": float(os.environ.get("DEPLOY_TIMEOUT", "3")),
@@ -50,7 +52,7 @@ def signup() -> str:
 
 
 try:  # under uWSGI: each worker tracks one more event as it leaves
-    import uwsgi  # type: ignore[import-not-found]
+    uwsgi: Any = importlib.import_module("uwsgi")
 except ImportError:
     uwsgi = None
 
