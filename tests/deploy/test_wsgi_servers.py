@@ -184,3 +184,48 @@ def test_uwsgi_master_delivers_or_reports_what_it_buffered_at_shutdown(
     _stop(app, signal.SIGTERM, 2 + 5 + MARGIN)
     reported = f"ripples-log {master} WARNING ripples: 1 events could not be delivered"
     assert server.events(name="app imported") or reported in app.output, app.output
+
+
+_GEVENT_TEARDOWN_NOISE = pytest.mark.xfail(
+    strict=True,
+    reason="a gevent worker that only ever failed to deliver prints 'Exception ignored in: "
+    "<finalize> ... RuntimeError: greenlet is being finalized' after the exit drain: a "
+    "urllib3 pool the sender created (its queue is a gevent queue) outlives atexit, and "
+    "urllib3's weakref finalizer calls queue.get() during interpreter finalization. The "
+    "sender greenlet has already ended by then, and closing the session in the drain is "
+    "not enough (tried): some reference (e.g. a retained ConnectionError's pool) keeps it",
+)
+
+
+@pytest.mark.parametrize(
+    ("worker", "requests"),
+    [
+        pytest.param("sync", True, id="sync-requests"),
+        pytest.param("sync", False, id="sync-idle"),
+        pytest.param("gevent", True, id="gevent-requests"),
+        pytest.param("gevent", False, id="gevent-idle", marks=_GEVENT_TEARDOWN_NOISE),
+    ],
+)
+def test_gunicorn_exit_during_an_outage_is_bounded_reported_and_quiet(
+    launch: Launcher, server: DevServer, worker: str, requests: bool
+) -> None:
+    """The API is down at deploy time: each process reports its count, and no traceback."""
+    shutdown_timeout = 2.0
+    app = launch(
+        ["gunicorn", "-c", "gunicorn_conf.py", "-k", worker, "--no-control-socket", "wsgi_app:app"],
+        DEPLOY_SHUTDOWN_TIMEOUT=str(shutdown_timeout),
+    )
+    port = int(app.wait_for_line(r"Listening at: http://127\.0\.0\.1:(\d+)").group(1))
+    app.wait_for_line(r"(?s)worker ready.*worker ready")
+    app.wait_ready(port)
+    booted = {int(pid) for pid in re.findall(r"worker ready (\d+)", app.output)}
+    server.stop()
+    during = _serve_requests(app, f"outage-{worker}") if requests else {}
+
+    app.send_signal(signal.SIGTERM)
+    assert app.wait_exit(5 + shutdown_timeout + MARGIN) == 0, app.output
+    after = app.output_after_signal
+    reported = re.findall(r"(\d+) events could not be delivered before exit", after)
+    tracked = 1 + 2 * len(booted) + len(during)  # import, boot, exit, requests
+    assert sum(int(count) for count in reported) == tracked, app.output
+    assert "Traceback" not in after and "Exception ignored" not in after, after
