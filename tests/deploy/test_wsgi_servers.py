@@ -220,3 +220,30 @@ def test_gunicorn_exit_during_an_outage_is_bounded_reported_and_quiet(
     tracked = 1 + 2 * len(booted) + len(during)  # import, boot, exit, requests
     assert sum(int(count) for count in reported) == tracked, app.output
     assert "Traceback" not in after and "Exception ignored" not in after, after
+
+
+def test_gunicorn_max_requests_recycling_delivers_each_retired_workers_events(
+    launch: Launcher, server: DevServer
+) -> None:
+    """Workers retired by ``--max-requests`` leave as at SIGTERM: their exit drain runs."""
+    app = launch(
+        ["gunicorn", "-c", "gunicorn_conf.py", "-k", "sync", "--no-control-socket",
+         "-w", "1", "--max-requests", "4", "wsgi_app:app"],
+    )
+    port = int(app.wait_for_line(r"Listening at: http://127\.0\.0\.1:(\d+)").group(1))
+    app.wait_for_line(r"worker ready")
+    app.wait_ready(port)  # request 1 of the first worker
+    users = [f"recycled-{index}" for index in range(10)]
+    for user in users:
+        status, body = app.get(f"/signup?user={user}", timeout=15)
+        assert status == 200, body
+    server.wait_for(len(users), type="signup")
+    retired = {int(pid) for pid in re.findall(r"Worker exiting \(pid: (\d+)\)", app.output)}
+    assert len(retired) >= 2, app.output  # 11 requests, 4 per worker
+
+    _stop(app, signal.SIGTERM, 5 + SHUTDOWN_TIMEOUT + MARGIN)
+    booted = {int(pid) for pid in re.findall(r"worker ready (\d+)", app.output)}
+    expected = [*users, f"import-{app.pid}", *(f"worker-{pid}" for pid in booted),
+                *(f"exit-{pid}" for pid in booted)]
+    assert_exactly_once(server, expected, context=app.output)
+    assert len(server.events()) == len(expected)
