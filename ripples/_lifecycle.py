@@ -20,6 +20,7 @@ How each way a process can end is handled (the table in docs/reliability.md):
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import sys
 import threading
@@ -98,6 +99,21 @@ def shutdown_all() -> None:
         sender.close(max(0.0, deadline - time.monotonic()), at_exit=True)
     for sender in senders:
         sender.abandon_at_exit()
+    if "gevent" in sys.modules:
+        _collect_connection_pools()
+
+
+def _collect_connection_pools() -> None:
+    """Under gevent, free the closed HTTP pools now rather than at interpreter teardown.
+
+    A failed delivery leaves urllib3 pools in reference cycles (an exception,
+    its traceback, the frames that held it). When they are only collected
+    during finalization, urllib3's weakref finalizer calls a gevent queue's
+    ``get()`` there and prints "Exception ignored ... greenlet is being
+    finalized" for every pool. Collected here, in the exiting thread, they
+    close quietly.
+    """
+    gc.collect()
 
 
 if hasattr(os, "register_at_fork"):
