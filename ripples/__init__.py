@@ -5,6 +5,7 @@
     ripples = Ripples()                       # reads RIPPLES_SECRET_KEY
     ripples.revenue(49.99, "user_123", currency="EUR")
     ripples.track("created a budget", "user_123", area="budgets")
+    ripples.revenue(49.99, "user_123", idempotency_key="stripe:evt_123")  # stored once
 
 Calls return at once; a background thread delivers batches, retries without
 double counting, and drains at exit.
@@ -17,6 +18,7 @@ from ._context import (
     VISITOR_COOKIE,
     VisitorBinding,
     bind_visitor,
+    current_visitor_id,
     set_visitor_id,
     visitor_id_from_cookies,
 )
@@ -26,6 +28,7 @@ from ._errors import (
     RipplesError,
     RipplesValidationError,
 )
+from ._events import event_id_for
 from ._version import __version__
 
 __all__ = [
@@ -38,6 +41,8 @@ __all__ = [
     "VisitorBinding",
     "__version__",
     "bind_visitor",
+    "current_visitor_id",
+    "event_id_for",
     "set_visitor_id",
     "visitor_id_from_cookies",
 ]

@@ -23,6 +23,7 @@ from ._context import _current, normalize_visitor_id
 from ._errors import RipplesError, RipplesValidationError
 from ._events import (
     amount_arg,
+    event_id_for,
     name_arg,
     properties_arg,
     subscription_fields,
@@ -110,6 +111,12 @@ class Ripples:
     :class:`RipplesValidationError` on bad input) and return at once; a
     background thread delivers batches. Delivery problems are passed to
     ``on_error`` and the ``ripples`` logger, never raised.
+
+    Every tracking method takes ``idempotency_key`` (a non-empty ``str`` of at
+    most 255 characters, default None): the event's ``$event_id`` is then
+    derived from the key and the method (see :func:`ripples.event_id_for`), so
+    a webhook or task that runs twice with the same key stores one event. A
+    key that is not such a string raises :class:`RipplesValidationError`.
     """
 
     def __init__(
@@ -188,6 +195,7 @@ class Ripples:
         timestamp: Any = None,
         ripples_visitor_id: str | None = None,
         visitor_id: str | None = None,
+        idempotency_key: str | None = None,
         **attributes: Any,
     ) -> None:
         """Track a payment; a negative amount is a refund. ``Decimal`` amounts are fine."""
@@ -196,7 +204,7 @@ class Ripples:
             "revenue", "revenue", user_id, attributes, ripples_visitor_id or visitor_id
         )
         data["$amount"] = value
-        self._enqueue("revenue", data, timestamp, visitor)
+        self._enqueue("revenue", data, timestamp, visitor, idempotency_key)
 
     def signup(
         self,
@@ -205,13 +213,14 @@ class Ripples:
         timestamp: Any = None,
         ripples_visitor_id: str | None = None,
         visitor_id: str | None = None,
+        idempotency_key: str | None = None,
         **attributes: Any,
     ) -> None:
         """Track a new user; pass the visitor (or use an integration) to keep attribution."""
         data, visitor = _event(
             "signup", "signup", user_id, attributes, ripples_visitor_id or visitor_id
         )
-        self._enqueue("signup", data, timestamp, visitor)
+        self._enqueue("signup", data, timestamp, visitor, idempotency_key)
 
     def track(
         self,
@@ -223,6 +232,7 @@ class Ripples:
         timestamp: Any = None,
         ripples_visitor_id: str | None = None,
         visitor_id: str | None = None,
+        idempotency_key: str | None = None,
         **attributes: Any,
     ) -> None:
         """Track a meaningful product action; ``activated=True`` marks this user's activation."""
@@ -239,7 +249,7 @@ class Ripples:
                     f"track(): activated must be True, False or None, got {activated!r}"
                 )
             data["$activated"] = activated
-        self._enqueue("track", data, timestamp, visitor)
+        self._enqueue("track", data, timestamp, visitor, idempotency_key)
 
     def identify(
         self,
@@ -248,13 +258,14 @@ class Ripples:
         timestamp: Any = None,
         ripples_visitor_id: str | None = None,
         visitor_id: str | None = None,
+        idempotency_key: str | None = None,
         **attributes: Any,
     ) -> None:
         """Set or update a user's traits (email, name, avatar_url, custom keys)."""
         data, visitor = _event(
             "identify", "identify", user_id, attributes, ripples_visitor_id or visitor_id
         )
-        self._enqueue("identify", data, timestamp, visitor)
+        self._enqueue("identify", data, timestamp, visitor, idempotency_key)
 
     def subscription(
         self,
@@ -267,6 +278,7 @@ class Ripples:
         timestamp: Any = None,
         ripples_visitor_id: str | None = None,
         visitor_id: str | None = None,
+        idempotency_key: str | None = None,
         **attributes: Any,
     ) -> None:
         """Track a subscription change for MRR (a revenue event with ``$amount`` 0).
@@ -279,12 +291,19 @@ class Ripples:
             "subscription", "revenue", user_id, attributes, ripples_visitor_id or visitor_id
         )
         data.update(fields)
-        self._enqueue("subscription", data, timestamp, visitor)
+        self._enqueue("subscription", data, timestamp, visitor, idempotency_key)
 
     def _enqueue(
-        self, method: str, data: dict[str, Any], timestamp: Any, explicit_visitor: Any
+        self,
+        method: str,
+        data: dict[str, Any],
+        timestamp: Any,
+        explicit_visitor: Any,
+        idempotency_key: Any = None,
     ) -> None:
         ts = _now() if timestamp is None else timestamp_arg(method, timestamp)
+        if idempotency_key is not None:
+            data["$event_id"] = event_id_for(method, idempotency_key)
         binding = _current.get()
         visitor = None
         if explicit_visitor is not None:

@@ -131,6 +131,14 @@ def current_binding() -> VisitorBinding | None:
     return _current.get()
 
 
+def current_visitor_id() -> str | None:
+    """The visitor bound to the current context (by :func:`bind_visitor`, an
+    integration or :func:`set_visitor_id`), or None. Background-job integrations
+    read it to carry the visitor into the job."""
+    binding = _current.get()
+    return None if binding is None else binding.visitor_id
+
+
 def bind_visitor(visitor_id: str | None) -> VisitorBinding:
     """A binding for ``visitor_id`` (malformed or None: no visitor); enter it with ``with``."""
     return VisitorBinding(normalize_visitor_id(visitor_id))

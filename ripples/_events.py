@@ -13,6 +13,7 @@ import calendar
 import math
 import numbers
 import time
+import uuid
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from enum import Enum
@@ -24,6 +25,13 @@ from ._errors import RipplesValidationError
 SUBSCRIPTION_STATUSES = frozenset({"active", "canceled", "past_due", "trialing", "paused"})
 BILLING_INTERVALS = frozenset({"month", "year", "week", "day"})
 
+
+#: The namespace of every ``$event_id`` derived from an idempotency key (a fixed
+#: UUID of our own: changing it would break de-duplication across SDK versions).
+IDEMPOTENCY_NAMESPACE = uuid.UUID("5b0f3c56-2d8e-4a57-9a43-7e1d6c2f9b10")
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+#: The tracking methods an idempotency key can be scoped to.
+TRACKING_METHODS = frozenset({"revenue", "signup", "track", "identify", "subscription"})
 
 _MAX_DEPTH = 20
 _PLAIN_TYPES = frozenset({str, int, bool, type(None)})
@@ -47,6 +55,40 @@ def name_arg(method: str, argument: str, value: Any) -> str:
     raise RipplesValidationError(
         f"{method}(): {argument} must be a non-empty string, got {value!r}"
     )
+
+
+def idempotency_key_arg(method: str, key: Any) -> str:
+    """A key as a non-empty ``str`` of at most 255 characters, else a validation error."""
+    if type(key) is str and key and len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        return key
+    if isinstance(key, str) and len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        got = f"a string of {len(key)} characters"
+    else:
+        got = repr(key)
+    raise RipplesValidationError(
+        f"{method}(): idempotency_key must be a non-empty string of at most "
+        f"{MAX_IDEMPOTENCY_KEY_LENGTH} characters, got {got}"
+    )
+
+
+def event_id_for(method: str, idempotency_key: str) -> str:
+    """The ``$event_id`` a tracking call sends for ``idempotency_key``.
+
+    ``method`` is the tracking method called (``"revenue"``, ``"signup"``,
+    ``"track"``, ``"identify"`` or ``"subscription"``), so one key used by two
+    methods gives two events. The id is a name-based (version 5) UUID string,
+    the same in every process and SDK version, which is how a retried task or
+    webhook sends the same event id and the API stores the event once.
+
+    Raises :class:`RipplesValidationError` for an unknown method or a key that
+    is not a non-empty string of at most 255 characters.
+    """
+    if method not in TRACKING_METHODS:
+        raise RipplesValidationError(
+            f"event_id_for(): method must be one of {sorted(TRACKING_METHODS)}, got {method!r}"
+        )
+    key = idempotency_key_arg(method, idempotency_key)
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, method + "\n" + key))
 
 
 def amount_arg(method: str, argument: str, amount: Any) -> float | int:

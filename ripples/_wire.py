@@ -38,9 +38,12 @@ def format_sent_at(ts: float) -> str:
 
 
 def complete_event(data: dict[str, Any], ts: float) -> dict[str, Any]:
-    """Add the fields every event carries; idempotent, so retries keep their id."""
-    if "$event_id" not in data:
-        data["$event_id"] = new_event_id()
+    """Add the fields every event carries; idempotent, so retries keep their id.
+
+    A ``$event_id`` already set (derived from an idempotency key) is kept.
+    """
+    if "$sent_at" not in data:
+        data.setdefault("$event_id", new_event_id())
         data["$sent_at"] = format_sent_at(ts)
         data.update(_SDK_FIELDS)
     return data

@@ -12,9 +12,10 @@ still fails the test. The pytest fixture ``ripples_events`` wraps this.
 
 The assertion helpers take the recorder or any list of wire dicts. Arguments
 left as ``None`` are not checked; pass ``ABSENT`` to require that a field is
-missing (e.g. ``visitor_id=ABSENT``). On failure they raise ``AssertionError``
-with a table of what was recorded instead, so a test failure says what the
-code under test did.
+missing (e.g. ``visitor_id=ABSENT``). ``idempotency_key="stripe:evt_1"`` matches
+the event a tracking call made with that key (its derived ``$event_id``). On
+failure they raise ``AssertionError`` with a table of what was recorded
+instead, so a test failure says what the code under test did.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from decimal import Decimal, InvalidOperation
 from types import TracebackType
 from typing import Any, overload
 
-from ripples import _recording
+from ripples import _recording, event_id_for
 
 __all__ = [
     "ABSENT",
@@ -164,18 +165,32 @@ class EventRecorder:
         user_id: Any = None,
         visitor_id: Any = None,
         name: str | None = None,
+        idempotency_key: str | None = None,
     ) -> list[Event]:
         """Events matching every given field (``None`` = any)."""
-        expected = _Expected(
-            None, _wire_fields(type=type, user_id=user_id, name=name, visitor_id=visitor_id)
+        fields = _wire_fields(
+            type=type,
+            user_id=user_id,
+            name=name,
+            visitor_id=visitor_id,
+            idempotency_key=idempotency_key,
         )
+        expected = _Expected(None, fields)
         return [event for event in self.events if expected.matches(event)]
 
     def tracked(
-        self, action_name: str | None = None, *, user_id: Any = None, area: str | None = None
+        self,
+        action_name: str | None = None,
+        *,
+        user_id: Any = None,
+        area: str | None = None,
+        idempotency_key: str | None = None,
     ) -> list[Event]:
-        """``track`` events, optionally only one action / user / area."""
-        expected = _Expected("track", _wire_fields(name=action_name, user_id=user_id, area=area))
+        """``track`` events, optionally only one action / user / area / idempotency key."""
+        fields = _wire_fields(
+            name=action_name, user_id=user_id, area=area, idempotency_key=idempotency_key
+        )
+        expected = _Expected("track", fields)
         return [event for event in self.events if expected.matches(event)]
 
     def for_user(self, user_id: Any) -> list[Event]:
@@ -210,6 +225,7 @@ class EventRecorder:
         type: str | None = None,
         user_id: Any = None,
         name: str | None = None,
+        idempotency_key: str | None = None,
     ) -> list[Event]:
         """Wait until ``count`` matching events were recorded, for work done in other threads.
 
@@ -217,7 +233,10 @@ class EventRecorder:
         recorded when the deadline passes.
         """
         __tracebackhide__ = True
-        expected = _Expected(None, _wire_fields(type=type, user_id=user_id, name=name))
+        fields = _wire_fields(
+            type=type, user_id=user_id, name=name, idempotency_key=idempotency_key
+        )
+        expected = _Expected(None, fields)
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
@@ -251,12 +270,18 @@ def assert_tracked(
     area: Any = None,
     activated: bool | None = None,
     visitor_id: Any = None,
+    idempotency_key: str | None = None,
     **props: Any,
 ) -> Event:
     """Assert a ``track`` event for ``action_name`` matching the given fields; return it."""
     __tracebackhide__ = True  # pytest: show the caller's line, not ours
     fields = _wire_fields(
-        name=action_name, user_id=user_id, area=area, activated=activated, visitor_id=visitor_id
+        name=action_name,
+        user_id=user_id,
+        area=area,
+        activated=activated,
+        visitor_id=visitor_id,
+        idempotency_key=idempotency_key,
     )
     return _Expected("track", fields, props).assert_one(events)
 
@@ -269,12 +294,18 @@ def assert_not_tracked(
     area: Any = None,
     activated: bool | None = None,
     visitor_id: Any = None,
+    idempotency_key: str | None = None,
     **props: Any,
 ) -> None:
     """Assert that no ``track`` event matches ``action_name`` and the given fields."""
     __tracebackhide__ = True
     fields = _wire_fields(
-        name=action_name, user_id=user_id, area=area, activated=activated, visitor_id=visitor_id
+        name=action_name,
+        user_id=user_id,
+        area=area,
+        activated=activated,
+        visitor_id=visitor_id,
+        idempotency_key=idempotency_key,
     )
     expected = _Expected("track", fields, props)
     matching = [event for event in events if expected.matches(event)]
@@ -286,20 +317,30 @@ def assert_not_tracked(
 
 
 def assert_signup(
-    events: Events, user_id: Any = None, *, visitor_id: Any = None, **props: Any
+    events: Events,
+    user_id: Any = None,
+    *,
+    visitor_id: Any = None,
+    idempotency_key: str | None = None,
+    **props: Any,
 ) -> Event:
     """Assert a ``signup`` event matching the given fields; return it."""
     __tracebackhide__ = True
-    fields = _wire_fields(user_id=user_id, visitor_id=visitor_id)
+    fields = _wire_fields(user_id=user_id, visitor_id=visitor_id, idempotency_key=idempotency_key)
     return _Expected("signup", fields, props).assert_one(events)
 
 
 def assert_identified(
-    events: Events, user_id: Any = None, *, visitor_id: Any = None, **traits: Any
+    events: Events,
+    user_id: Any = None,
+    *,
+    visitor_id: Any = None,
+    idempotency_key: str | None = None,
+    **traits: Any,
 ) -> Event:
     """Assert an ``identify`` event matching the given fields and traits; return it."""
     __tracebackhide__ = True
-    fields = _wire_fields(user_id=user_id, visitor_id=visitor_id)
+    fields = _wire_fields(user_id=user_id, visitor_id=visitor_id, idempotency_key=idempotency_key)
     return _Expected("identify", fields, traits).assert_one(events)
 
 
@@ -309,6 +350,7 @@ def assert_revenue(
     user_id: Any = None,
     *,
     visitor_id: Any = None,
+    idempotency_key: str | None = None,
     **props: Any,
 ) -> Event:
     """Assert a payment or refund (negative ``amount``) matching the given fields; return it.
@@ -317,7 +359,9 @@ def assert_revenue(
     Subscription changes (also ``revenue`` on the wire) never match here.
     """
     __tracebackhide__ = True
-    fields = _wire_fields(amount=amount, user_id=user_id, visitor_id=visitor_id)
+    fields = _wire_fields(
+        amount=amount, user_id=user_id, visitor_id=visitor_id, idempotency_key=idempotency_key
+    )
     return _Expected("revenue", fields, props).assert_one(events)
 
 
@@ -330,6 +374,7 @@ def assert_subscription(
     amount: Any = None,
     interval: str | None = None,
     visitor_id: Any = None,
+    idempotency_key: str | None = None,
     **props: Any,
 ) -> Event:
     """Assert a subscription change matching the given fields; return it.
@@ -338,7 +383,7 @@ def assert_subscription(
     ``Ripples.subscription`` (29.00 matches the wire's ``"2900"`` cents).
     """
     __tracebackhide__ = True
-    fields = _wire_fields(user_id=user_id, visitor_id=visitor_id)
+    fields = _wire_fields(user_id=user_id, visitor_id=visitor_id, idempotency_key=idempotency_key)
     fields.update(
         (key, value)
         for key, value in (
@@ -393,6 +438,11 @@ class _Expected:
         """Why ``event`` does not match, one short item per field (empty when it does)."""
         why: list[str] = []
         for key, want in self.fields.items():
+            if isinstance(want, _KeyedEventId):
+                wanted = want.for_kind(_kind(event))
+                if wanted is None or event.get(key) != wanted:
+                    why.append(f"$event_id not from idempotency_key={_short(want.key)}")
+                continue
             if want is ABSENT:
                 if key in event:
                     why.append(f"{key}={_short(event[key])} (expected absent)")
@@ -413,7 +463,10 @@ class _Expected:
         what = (f"{self.kind} " if self.kind else "") + ("events" if plural else "event")
         if not self.fields:
             return what
-        return f"{what} with " + ", ".join(f"{k}={_short(v)}" for k, v in self.fields.items())
+        return f"{what} with " + ", ".join(
+            _describe_field(k, v)
+            for k, v in self.fields.items()
+        )
 
     def assert_one(self, events: Events) -> Event:
         __tracebackhide__ = True
@@ -431,6 +484,27 @@ class _Expected:
             )
         count = f"{len(recorded)} event" + ("" if len(recorded) == 1 else "s")
         return f"Recorded instead ({count}, oldest first):\n" + _table(recorded, self)
+
+
+def _describe_field(key: str, value: Any) -> str:
+    if isinstance(value, _KeyedEventId):
+        return f"idempotency_key={_short(value.key)}"
+    return f"{key}={_short(value)}"
+
+
+class _KeyedEventId:
+    """Expected ``$event_id``: derived from an idempotency key and the event's method."""
+
+    def __init__(self, key: str) -> None:
+        event_id_for("track", key)  # a bad key fails the test at once, as the call would
+        self.key = key
+
+    def for_kind(self, kind: Any) -> str | None:
+        try:
+            return event_id_for(kind, self.key)
+        except Exception:  # an unknown $type: no id can match
+            return None
+
 
 
 class _Cents:
@@ -461,9 +535,11 @@ def _wire_fields(
     activated: bool | None = None,
     visitor_id: Any = None,
     amount: Any = None,
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """The expected wire fields, without the ones left as ``None`` (not checked)."""
     fields: dict[str, Any] = {
+        "$event_id": None if idempotency_key is None else _KeyedEventId(idempotency_key),
         "$type": type,
         "$name": name,
         "$user_id": _user_id(user_id),
