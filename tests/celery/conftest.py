@@ -144,9 +144,7 @@ class Worker:
 
 
 @pytest.fixture
-def start_worker(
-    worker_env: dict[str, str], tmp_path: Path
-) -> Iterator[Callable[..., Worker]]:
+def start_worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     """Start ``celery worker --pool POOL`` on the test's queue; stopped after the test."""
     workers: list[Worker] = []
 
