@@ -59,8 +59,15 @@ def name_arg(method: str, argument: str, value: Any) -> str:
 
 def idempotency_key_arg(method: str, key: Any) -> str:
     """A key as a non-empty ``str`` of at most 255 characters, else a validation error."""
-    if type(key) is str and key and len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
-        return key
+    if isinstance(key, str) and 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        text = str(key)  # a subclass (e.g. a lazy or safe string) as its plain value
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: no stable bytes to derive an id from
+            raise RipplesValidationError(
+                f"{method}(): idempotency_key must be valid Unicode text, got {key!r}"
+            ) from None
+        return text
     if isinstance(key, str) and len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
         got = f"a string of {len(key)} characters"
     else:

@@ -22,7 +22,9 @@ CALLS: dict[str, Callable[..., None]] = {
 
 @pytest.mark.parametrize("method", sorted(CALLS))
 @pytest.mark.parametrize(
-    "key", ["", 42, b"stripe:evt_1", "x" * 256, ["k"]], ids=["empty", "int", "bytes", "256", "list"]
+    "key",
+    ["", 42, b"stripe:evt_1", "x" * 256, ["k"], "evt_\ud800"],
+    ids=["empty", "int", "bytes", "256", "list", "surrogate"],
 )
 def test_bad_keys_are_refused_at_the_call_site(
     method: str, key: Any, server: DevServer, client: Ripples
@@ -35,6 +37,14 @@ def test_bad_keys_are_refused_at_the_call_site(
 
 def test_a_key_of_255_characters_is_accepted() -> None:
     assert uuid.UUID(event_id_for("revenue", "k" * 255)).version == 5
+
+
+def test_a_str_subclass_is_its_plain_value() -> None:
+    class Safe(str):
+        pass
+
+    assert event_id_for("signup", Safe("confirm:7")) == event_id_for("signup", "confirm:7")
+    assert event_id_for("signup", "café ☕") == event_id_for("signup", "café ☕")
 
 
 def test_event_id_is_deterministic_and_scoped_by_method() -> None:
