@@ -5,11 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 
-import ripples
 from ripples.dev import DevServer
 
 from .conftest import REPO, Worker
@@ -21,19 +20,25 @@ def _user(label: str) -> str:
     return f"{label}-{uuid.uuid4().hex[:8]}"
 
 
-def test_django_view_publishes_a_task_whose_signup_keeps_the_visitor(
-    worker_env: dict[str, str], start_worker: Callable[..., Worker], collector: DevServer
-) -> None:
-    user = _user("django")
+def _publish_through_django(worker_env: dict[str, str], *requests: str, steps: int = 0) -> None:
+    """Run the Django publisher: one view request per ``USER[=VISITOR]``."""
     published = subprocess.run(
-        [sys.executable, "-m", "tests.celery.django_publisher", user, VISITOR.upper()],
+        [sys.executable, "-m", "tests.celery.django_publisher", *requests],
         cwd=REPO,
-        env={**worker_env, "RIPPLES_TEST_INSTALL": "0"},  # only the Django app config installs
+        # Only the Django app config ("ripples_celery" in INSTALLED_APPS) installs here.
+        env={**worker_env, "RIPPLES_TEST_INSTALL": "0", "RIPPLES_TEST_STEPS": str(steps)},
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert published.stdout.strip() == "200 queued", published.stderr
+    assert published.stdout.splitlines() == ["200 queued"] * len(requests), published.stderr
+
+
+def test_django_view_publishes_a_task_whose_signup_keeps_the_visitor(
+    worker_env: dict[str, str], start_worker: Callable[..., Worker], collector: DevServer
+) -> None:
+    user = _user("django")
+    _publish_through_django(worker_env, f"{user}={VISITOR.upper()}")
     worker = start_worker("prefork")
     (event,) = worker.wait_stored(collector, 1, type="signup", user_id=user)
     assert event["$visitor_id"] == VISITOR
@@ -52,20 +57,15 @@ def test_django_view_publishes_a_task_whose_signup_keeps_the_visitor(
 def test_every_pool_stores_each_event_once_with_its_visitor(
     pool: str,
     extra: tuple[str, ...],
-    worker_app: Any,
     worker_env: dict[str, str],
     start_worker: Callable[..., Worker],
     collector: DevServer,
 ) -> None:
-    queue = worker_env["RIPPLES_TEST_QUEUE"]
     visitors = [str(uuid.uuid4()) for _ in range(3)]
     users = [_user(pool) for _ in visitors]
-    for user, visitor in zip(users, visitors):
-        with ripples.bind_visitor(visitor):
-            worker_app.signup.apply_async(args=[user], queue=queue)
-            worker_app.track_many.apply_async(args=[user, 3], queue=queue)
     anonymous = _user(f"{pool}-anonymous")
-    worker_app.signup.apply_async(args=[anonymous], queue=queue)
+    requests = [f"{user}={visitor}" for user, visitor in zip(users, visitors)]
+    _publish_through_django(worker_env, *requests, anonymous, steps=3)
 
     worker = start_worker(pool, *extra)
     for user, visitor in zip(users, visitors):
@@ -74,11 +74,10 @@ def test_every_pool_stores_each_event_once_with_its_visitor(
         steps = worker.wait_stored(collector, 3, type="track", user_id=user)
         assert sorted(event["number"] for event in steps) == [0, 1, 2]
         assert {event["$visitor_id"] for event in steps} == {visitor}
-    (alone,) = worker.wait_stored(collector, 1, type="signup", user_id=anonymous)
-    assert "$visitor_id" not in alone
+    worker.wait_stored(collector, 4, user_id=anonymous)
+    assert all("$visitor_id" not in event for event in collector.events(user_id=anonymous))
 
     assert worker.warm_shutdown() == 0
     # After the worker drained and exited, nothing more arrived: each event is stored once.
-    for user in users:
+    for user in [*users, anonymous]:
         assert len(collector.events(user_id=user)) == 4
-    assert len(collector.events(user_id=anonymous)) == 1
