@@ -132,9 +132,12 @@ def current_binding() -> VisitorBinding | None:
 
 
 def current_visitor_id() -> str | None:
-    """The visitor bound to the current context (by :func:`bind_visitor`, an
-    integration or :func:`set_visitor_id`), or None. Background-job integrations
-    read it to carry the visitor into the job."""
+    """The visitor id bound to the current context (a lowercase UUID string), or None.
+
+    Bound by :func:`bind_visitor`, :func:`set_visitor_id` or an integration's
+    middleware. Read it when handing work to a background job, so the job can
+    bind the same visitor (``ripples_celery`` does this for Celery tasks).
+    """
     binding = _current.get()
     return None if binding is None else binding.visitor_id
 
