@@ -29,10 +29,12 @@ from ._errors import (
     RipplesValidationError,
 )
 from ._events import event_id_for
+from ._ledger import DeliveryStats
 from ._version import __version__
 
 __all__ = [
     "VISITOR_COOKIE",
+    "DeliveryStats",
     "Ripples",
     "RipplesAPIError",
     "RipplesBufferOverflowError",
@@ -52,6 +54,7 @@ _logging.getLogger("ripples").addHandler(_logging.NullHandler())
 
 # Show the public path in reprs and tracebacks (``ripples.Ripples``, not ``ripples._client``).
 for _cls in (
+    DeliveryStats,
     Ripples,
     RipplesAPIError,
     RipplesBufferOverflowError,

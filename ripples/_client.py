@@ -27,11 +27,13 @@ from ._events import (
     name_arg,
     properties_arg,
     subscription_fields,
-    timestamp_arg,
     user_id_arg,
 )
-from ._sender import ErrorCallback, Sender, SenderConfig, shared_sender
-from ._transport import HttpTransport, call_custom_post
+from ._ledger import DeliveryStats
+from ._registry import shared_sender
+from ._report import ErrorCallback
+from ._sender import SenderConfig
+from ._timestamps import timestamp_arg
 from ._wire import complete_event
 
 logger = logging.getLogger("ripples")
@@ -163,11 +165,9 @@ class Ripples:
             flush_interval=float(_positive("flush_interval", flush_interval)),
             shutdown_timeout=float(_positive("shutdown_timeout", shutdown_timeout, zero_ok=True)),
         )
-        if type(self)._post is not Ripples._post:
-            # A subclass that sends by itself gets its own sender (it needs this instance).
-            self._sender = Sender(config, call_custom_post(self._post))
-        else:
-            self._sender = shared_sender(config)
+        # A subclass that sends by itself shares a sender per (configuration, class).
+        custom_post = type(self)._post is not Ripples._post
+        self._sender = shared_sender(config, self if custom_post else None)
 
     def __repr__(self) -> str:
         state = " disabled" if self._disabled else ""
@@ -369,10 +369,16 @@ class Ripples:
             return False
 
     def close(self, timeout: float | None = None) -> bool:
-        """Flush with the shutdown deadline and stop the sender thread.
+        """Deliver everything pending within ``timeout`` seconds, then stop the sender thread.
 
+        ``timeout`` defaults to ``shutdown_timeout`` (5 s). Unlike ``flush()``,
+        a shutdown path never takes the "API is backing off" shortcut: it
+        attempts delivery until the deadline. Returns True only if every event
+        tracked before the call was delivered; what is left stays buffered and
+        is reported to ``on_error`` and the log (an exit drain after a
+        ``close()`` that timed out does not wait for it again). Never raises.
         Safe to call more than once; a client used after ``close()`` starts
-        its sender again. Returns True if everything was delivered.
+        its sender again.
         """
         if self._disabled:
             return True
@@ -380,6 +386,29 @@ class Ripples:
         return self._sender.close(limit)
 
     shutdown = close
+
+    async def aclose(self, timeout: float | None = None) -> bool:
+        """:meth:`close` for async code (lifespan shutdown): runs it off the event loop."""
+        if self._disabled:
+            return True
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self.close, timeout)
+
+    def stats(self) -> DeliveryStats:
+        """Where every event of this client's configuration is: the delivery ledger.
+
+        Returns a :class:`~ripples.DeliveryStats` snapshot for this process
+        (clients with equal configurations share one ledger): ``tracked``,
+        ``delivered``, ``refused``, ``dropped`` (and ``dropped_by_reason``),
+        ``pending``, ``spooled``, ``recovered``, ``undelivered_at_exit``,
+        ``retries``, ``last_error``, ``last_success_at`` and
+        ``backing_off_until`` (epoch seconds). The counts always balance:
+        ``tracked + recovered == delivered + refused + dropped + pending +
+        spooled + undelivered_at_exit``. A disabled client reports zeros.
+        """
+        if self._disabled:
+            return DeliveryStats()
+        return self._sender.stats()
 
     def __enter__(self) -> Ripples:
         return self
@@ -395,12 +424,4 @@ class Ripples:
         with a 4xx ``status_code`` other than 408/429 as a refusal, anything
         else as transient, so the events are retried).
         """
-        config = self._sender.config
-        http = self._sender._http
-        if http is None:  # a subclass calling super()._post(): it gets a transport of its own
-            http = self.__dict__.get("_own_http")
-            if http is None:
-                http = self.__dict__.setdefault(
-                    "_own_http", HttpTransport(config.base_url, config.secret_key)
-                )
-        http.send(data, (config.connect_timeout, config.timeout))
+        self._sender.post(data)

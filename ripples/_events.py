@@ -9,12 +9,11 @@ the argument, and nothing is queued: one bad event must never poison a batch.
 
 from __future__ import annotations
 
-import calendar
 import math
 import numbers
-import time
+import sys
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -99,52 +98,41 @@ def event_id_for(method: str, idempotency_key: str) -> str:
 
 
 def amount_arg(method: str, argument: str, amount: Any) -> float | int:
-    """A finite real number as a JSON number; Decimal (Django money fields) included."""
+    """A finite real number as a JSON number; Decimal (Django money fields) included.
+
+    The amount must also fit a double (the API's number type): ``Decimal("1E+400")``,
+    a huge ``Fraction`` or an int beyond about 1.8e308 is refused here, not at send time.
+    """
     kind = type(amount)
     if kind is int:
-        return amount  # type: ignore[no-any-return]
-    if kind is float:
+        if -_MAX_FLOAT_INT <= amount <= _MAX_FLOAT_INT:
+            return amount  # type: ignore[no-any-return]
+    elif kind is float:
         if math.isfinite(amount):
             return amount  # type: ignore[no-any-return]
     elif kind is bool:
         pass  # True is an int to Python, never an amount to a user
-    elif isinstance(amount, Decimal):
-        if amount.is_finite():
-            return float(amount)
-    elif isinstance(amount, numbers.Real):
-        value = float(amount)
+    elif isinstance(amount, (Decimal, numbers.Real)):
+        value = _as_float(amount)
         if math.isfinite(value):
-            return int(amount) if isinstance(amount, numbers.Integral) else value
+            if isinstance(amount, numbers.Integral):
+                return int(amount)
+            return value
     raise RipplesValidationError(
-        f"{method}(): {argument} must be a finite number (int, float or Decimal), got {amount!r}"
+        f"{method}(): {argument} must be a finite number (int, float or Decimal) that fits "
+        f"a double, got {amount!r}"
     )
 
 
-def timestamp_arg(method: str, timestamp: Any) -> float:
-    """Seconds since the epoch; naive datetimes are UTC, strings are ISO 8601."""
-    if timestamp is None:
-        return time.time()
-    value = timestamp
-    if isinstance(value, str):
-        text = value.strip()
-        if text[-1:] in ("Z", "z"):
-            text = text[:-1] + "+00:00"
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            raise RipplesValidationError(
-                f"{method}(): timestamp {timestamp!r} is not an ISO 8601 date-time"
-            ) from None
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc)
-        return calendar.timegm(value.timetuple()) + value.microsecond / 1e6
-    if isinstance(value, date):
-        return float(calendar.timegm(value.timetuple()))
-    raise RipplesValidationError(
-        f"{method}(): timestamp must be a datetime, a date or an ISO 8601 string, "
-        f"got {type(timestamp).__name__}"
-    )
+_MAX_FLOAT_INT = int(sys.float_info.max)
+
+
+def _as_float(value: Any) -> float:
+    """``float(value)``, or NaN when it cannot be one (``Fraction(10**400)`` overflows)."""
+    try:
+        return float(value)
+    except (OverflowError, ValueError, TypeError):
+        return math.nan
 
 
 def properties_arg(method: str, attributes: dict[str, Any]) -> dict[str, Any]:
@@ -186,12 +174,8 @@ def _json_value(method: str, path: str, value: Any, depth: int) -> Any:
         return str(value) if isinstance(value, str) else bool(value)
     if isinstance(value, numbers.Integral):
         return int(value)
-    if isinstance(value, (float, Decimal)):
-        if isinstance(value, Decimal) and not value.is_finite():
-            return _finite(method, path, value, math.nan)
-        return _finite(method, path, value, float(value))
-    if isinstance(value, numbers.Real):
-        return _finite(method, path, value, float(value))
+    if isinstance(value, (float, Decimal, numbers.Real)):
+        return _finite(method, path, value, _as_float(value))
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, UUID):

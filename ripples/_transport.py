@@ -2,13 +2,16 @@
 
 The sender calls a transport and reads the exception it raises: a
 :class:`TransientError` means "nothing is known to be stored, try again
-later", a :class:`RipplesAPIError` means "refused for good".
+later", a :class:`RipplesAPIError` means "refused for good", and a
+:class:`PermanentError` means "this can never be sent this way" (a bug in a
+custom ``_post``), so the sender isolates the events concerned instead of
+retrying them at the head of the queue.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import socket
 from typing import Any, Callable
 
 import requests
@@ -20,8 +23,11 @@ BATCH_PATH = "/v1/ingest/batch"
 USER_AGENT = f"ripples-python/{__version__}"
 _RETRYABLE_STATUSES = frozenset({408, 429})
 
-#: ``send(payload, timeout)``; raises TransientError or RipplesAPIError.
-Transport = Callable[[dict[str, Any], "tuple[float, float]"], None]
+#: ``send(body, events, timeout)``: ``body`` is the encoded request, ``events`` the
+#: same batch as wire dicts; raises TransientError, RipplesAPIError or PermanentError.
+Transport = Callable[[bytes, "list[dict[str, Any]]", "tuple[float, float]"], None]
+#: Exceptions from a custom ``_post`` that mean "the network failed": retried.
+_NETWORK_ERRORS = (OSError, socket.timeout, requests.RequestException)
 
 
 class TransientError(RipplesError):
@@ -32,6 +38,10 @@ class TransientError(RipplesError):
     ) -> None:
         super().__init__(message, status_code)
         self.retry_after = retry_after
+
+
+class PermanentError(RipplesError):
+    """A failure that the same request would meet again: not worth retrying as is."""
 
 
 def is_retryable_status(status: int) -> bool:
@@ -113,9 +123,8 @@ class HttpTransport:
         """Drop the session without closing it: after fork its sockets belong to the parent."""
         self._session = None
 
-    def send(self, payload: dict[str, Any], timeout: tuple[float, float]) -> None:
-        # The same bytes as ``requests.post(json=...)`` would send, made once.
-        body = json.dumps(payload, allow_nan=False).encode("utf-8")
+    def send(self, body: bytes, events: list[dict[str, Any]], timeout: tuple[float, float]) -> None:
+        """POST ``body``; raises TransientError or RipplesAPIError (``events`` is unused)."""
         try:
             response = self.session().post(self._url, data=body, timeout=timeout)
         except requests.RequestException as exc:
@@ -134,19 +143,25 @@ class HttpTransport:
 def call_custom_post(post: Callable[[str, dict[str, Any]], None]) -> Transport:
     """Adapt a user's ``_post(path, data)`` override to the transport interface.
 
-    A ``RipplesError`` with a non-retryable 4xx status counts as a refusal;
-    every other exception is a transient failure, so events are kept.
+    A ``RipplesError`` with a non-retryable 4xx status counts as a refusal and
+    one with another status (or none) as transient; a network error (``OSError``,
+    ``requests.RequestException``) is transient, so the events are kept. Any
+    other exception is a bug that the same events would meet again: it is a
+    :class:`PermanentError`, so the sender isolates the events concerned and
+    everything else keeps flowing.
     """
 
-    def send(payload: dict[str, Any], timeout: tuple[float, float]) -> None:
+    def send(body: bytes, events: list[dict[str, Any]], timeout: tuple[float, float]) -> None:
         try:
-            post(BATCH_PATH, payload)
+            post(BATCH_PATH, {"events": events})
         except RipplesError as exc:
             status = exc.status_code
             if status is not None and 400 <= status < 500 and not is_retryable_status(status):
                 raise RipplesAPIError(str(exc), status) from None
             raise TransientError(str(exc), status) from None
-        except Exception as exc:
+        except _NETWORK_ERRORS as exc:
             raise TransientError(f"{type(exc).__name__}: {exc}") from None
+        except Exception as exc:
+            raise PermanentError(f"the custom _post raised {type(exc).__name__}: {exc}") from None
 
     return send

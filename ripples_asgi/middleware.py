@@ -27,21 +27,20 @@ logger = logging.getLogger("ripples.asgi")
 _BODIES = frozenset({"http.response.body", "websocket.http.response.body"})
 _ENDINGS = frozenset({"http.response.pathsend", "websocket.close"})
 _SHUTDOWN_DONE = frozenset({"lifespan.shutdown.complete", "lifespan.shutdown.failed"})
-#: Flush deadline at shutdown when the client's own ``shutdown_timeout`` is unreadable.
-_SHUTDOWN_TIMEOUT = 5.0
 
 
 class RipplesMiddleware:
     """Attach the ``_rpl_vid`` visitor to every event of a request; deliver after the response.
 
-    ``client`` is only needed to flush at lifespan shutdown; without one, the
+    ``client`` is only needed to deliver at lifespan shutdown (``await client.aclose()``,
+    within its ``shutdown_timeout``); without one, the
     process-wide client built from ``RIPPLES_SECRET_KEY``/``RIPPLES_URL`` is
     used. Events from any client tracked during a request are delivered
     right after its response either way.
     """
 
     def __init__(self, app: ASGIApp, client: Ripples | None = None) -> None:
-        if client is not None and not callable(getattr(client, "aflush", None)):
+        if client is not None and not callable(getattr(client, "aclose", None)):
             raise TypeError(
                 f"RipplesMiddleware(client=...) expects a ripples.Ripples, got {type(client)!r}"
             )
@@ -85,24 +84,24 @@ class RipplesMiddleware:
         await self.app(scope, receive, send_after_flush)
 
     async def _flush_before_exit(self) -> None:
-        """``aflush`` within the client's shutdown deadline; the loop keeps running meanwhile."""
+        """``aclose`` within the client's shutdown deadline; the loop keeps running meanwhile.
+
+        A shutdown path, so it attempts delivery even while the sender backs
+        off after an outage: uvicorn re-raises SIGTERM after the lifespan
+        shutdown, so no atexit hook runs after this.
+        """
         client = self.client if self.client is not None else _default_client()
         if client is None:
             return
         try:
-            timeout = float(client.options["shutdown_timeout"])
+            delivered = await client.aclose()
         except Exception:
-            timeout = _SHUTDOWN_TIMEOUT
-        try:
-            delivered = await client.aflush(timeout=timeout)
-        except Exception:
-            logger.exception("ripples: flushing at lifespan shutdown failed")
+            logger.exception("ripples: delivering at lifespan shutdown failed")
             return
         if not delivered:
             logger.info(
-                "ripples: not every event was delivered within %.1fs of lifespan shutdown; "
-                "the rest stays buffered",
-                timeout,
+                "ripples: not every event was delivered at lifespan shutdown (see the warning "
+                "above); the rest stays buffered"
             )
 
 

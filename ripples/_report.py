@@ -1,0 +1,24 @@
+"""Telling the user about delivery problems: the ``ripples`` logger and ``on_error``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Callable, Optional
+
+logger = logging.getLogger("ripples")
+
+#: A client's ``on_error``: called from the sender thread (or the exiting thread).
+ErrorCallback = Optional[Callable[[Exception], None]]
+
+
+def report(exc: Exception, callbacks: Iterable[ErrorCallback], level: int) -> None:
+    """Log ``exc`` and pass it to each distinct ``on_error``; never raises."""
+    logger.log(level, "%s", exc)
+    for callback in set(callbacks):
+        if callback is None:
+            continue
+        try:
+            callback(exc)
+        except Exception:
+            logger.exception("ripples: the on_error callback raised")
