@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
+import ripples
 from ripples import event_id_for
 from ripples.dev import DevServer
 
@@ -20,15 +21,21 @@ def test_a_task_retried_three_times_stores_one_payment(
     collector: DevServer,
 ) -> None:
     user, key = f"retry-{uuid.uuid4().hex[:8]}", f"stripe:evt_{uuid.uuid4().hex[:8]}"
-    worker_app.pay_then_fail.apply_async(args=[user, key], queue=worker_env["RIPPLES_TEST_QUEUE"])
+    visitor = str(uuid.uuid4())
+    with ripples.bind_visitor(visitor):
+        worker_app.pay_then_fail.apply_async(
+            args=[user, key], queue=worker_env["RIPPLES_TEST_QUEUE"]
+        )
     # Every attempt runs in a new child process, so no memory is shared between them.
     worker = start_worker("prefork", "--max-tasks-per-child=1")
     attempts = worker.wait_stored(collector, 4, type="track", user_id=user, name="attempt")
     assert sorted(event["attempt"] for event in attempts) == [0, 1, 2, 3]
+    assert {event["$visitor_id"] for event in attempts} == {visitor}  # retries keep it
     assert worker.warm_shutdown() == 0
     (payment,) = collector.events(type="revenue", user_id=user)
     assert payment["$event_id"] == event_id_for("revenue", key)
     assert payment["$amount"] == 49
+    assert payment["$visitor_id"] == visitor
 
 
 def test_a_warm_shutdown_delivers_buffered_events(
