@@ -13,11 +13,13 @@ ErrorCallback = Optional[Callable[[Exception], None]]
 
 
 def report(exc: Exception, callbacks: Iterable[ErrorCallback], level: int) -> None:
-    """Log ``exc`` and pass it to each distinct ``on_error``; never raises."""
+    """Log ``exc`` and pass it to each distinct ``on_error``; never raises.
+
+    Callbacks are told apart by identity: an ``on_error`` may be unhashable.
+    """
     logger.log(level, "%s", exc)
-    for callback in set(callbacks):
-        if callback is None:
-            continue
+    distinct = {id(callback): callback for callback in callbacks if callback is not None}
+    for callback in distinct.values():
         try:
             callback(exc)
         except Exception:

@@ -112,7 +112,7 @@ class Sender:
         self._waiters: list[_Waiter] = []
         self._ledger = Ledger()
         self._overflowed = 0  # dropped for a full buffer, not yet reported
-        self._overflow_callbacks: set[ErrorCallback] = set()
+        self._overflow_callbacks: dict[int, ErrorCallback] = {}  # by id: may be unhashable
         self._last_overflow_report = 0.0
         self._thread: threading.Thread | None = None
         self._running = False
@@ -256,7 +256,7 @@ class Sender:
                     events=len(left),
                     retryable=True,
                 ),
-                {item[2] for item in left},
+                [item[2] for item in left],
                 logging.WARNING,
             )
         if self._http is not None and not self._running:
@@ -278,7 +278,7 @@ class Sender:
                     f"(shutdown_timeout={self.config.shutdown_timeout}s)",
                     events=len(items),
                 ),
-                {item[2] for item in items},
+                [item[2] for item in items],
                 logging.WARNING,
             )
         return len(items)
@@ -412,29 +412,29 @@ class Sender:
             ledger.delivered += delivered
             if delivered:
                 ledger.last_success_at = now
-            for index, reason, exc in outcome.lost:
+            for index, reason, _ in outcome.lost:
                 if reason == "refused":
                     ledger.refused += 1
                 else:
                     ledger.drop(reason)
                 self._mark_lost_locked(batch[index][3])
-                ledger.error(str(exc), now)
             if kept:
                 self._requeue_locked(kept)
-                ledger.error(str(outcome.transient), now)
         self._report_lost(batch, outcome)
         if kept:
-            retry_after = outcome.transient.retry_after if outcome.transient else None
-            pause = self._pause_after_failure(retry_after)
-            report(
+            transient = outcome.transient
+            status = transient.status_code if transient else None
+            pause = self._pause_after_failure(transient.retry_after if transient else None)
+            cause = f"HTTP {status}: {transient}" if status else str(transient)
+            self._report(
                 RipplesAPIError(
-                    f"ripples: could not deliver {len(kept)} events ({outcome.transient}); "
+                    f"ripples: could not deliver {len(kept)} events ({cause}); "
                     f"they stay buffered and will be retried in {pause:.1f}s",
-                    outcome.transient.status_code if outcome.transient else None,
+                    status,
                     events=len(kept),
                     retryable=True,
                 ),
-                {item[2] for item in kept},
+                kept,
                 logging.WARNING,
             )
             self._release_waiters(everyone=True)
@@ -464,7 +464,13 @@ class Sender:
                 )
             elif reason == "send_error":
                 exc = RipplesError(f"ripples: dropped {len(items)} events: {exc}")
-            report(exc, {item[2] for item in items}, logging.ERROR)
+            self._report(exc, items, logging.ERROR)
+
+    def _report(self, exc: RipplesError, items: list[Item], level: int) -> None:
+        """Report a delivery problem about ``items`` and remember it as ``last_error``."""
+        with self._lock:
+            self._ledger.error(str(exc), time.time())
+        report(exc, [item[2] for item in items], level)
 
     def _pause_after_failure(self, retry_after: float | None) -> float:
         """Back off after a batch stayed failed: longer with each failure in a row."""
@@ -501,7 +507,7 @@ class Sender:
             self._ledger.drop("buffer_full")
             self._mark_lost_locked(dropped[3])
             self._overflowed += 1
-            self._overflow_callbacks.add(dropped[2])
+            self._overflow_callbacks[id(dropped[2])] = dropped[2]
 
     def _trigger_holds_locked(self, queued: int) -> bool:
         return (
@@ -538,7 +544,7 @@ class Sender:
         with self._lock:
             self._last_overflow_report = now
             dropped, self._overflowed = self._overflowed, 0
-            callbacks, self._overflow_callbacks = self._overflow_callbacks, set()
+            callbacks, self._overflow_callbacks = self._overflow_callbacks, {}
         if dropped:
             report(
                 RipplesBufferOverflowError(
@@ -546,6 +552,6 @@ class Sender:
                     f"{self.config.max_buffer_size}), so the {dropped} oldest events were dropped",
                     dropped,
                 ),
-                callbacks,
+                callbacks.values(),
                 logging.WARNING,
             )
