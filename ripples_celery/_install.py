@@ -26,8 +26,8 @@ VISITOR_HEADER = "ripples_visitor_id"
 _lock = threading.Lock()
 _clients: list[Ripples] = []
 _apps: list[Celery] = []
-#: The binding entered for each running task, by task id (threads and greenlets share this).
-_bindings: dict[str, VisitorBinding] = {}
+#: Where the binding entered for a task execution is kept, on its ``task.request``.
+_BINDING_ATTRIBUTE = "_ripples_binding"
 
 
 class Installation:
@@ -110,20 +110,23 @@ def _task_visitor(task: Any) -> Optional[str]:
     return visitor
 
 
-def _prerun(task_id: Any = None, task: Any = None, **_: Any) -> None:
+def _prerun(task: Any = None, **_: Any) -> None:
     try:
         binding = bind_visitor(_task_visitor(task))
         binding.__enter__()
-        _bindings[str(task_id)] = binding
+        # On this execution's request: a redelivered message may run twice at once
+        # under the same task id, so the id cannot key the binding.
+        setattr(task.request, _BINDING_ATTRIBUTE, binding)
     except Exception:
         logger.warning("could not bind the visitor for a task", exc_info=True)
 
 
-def _postrun(task_id: Any = None, **_: Any) -> None:
-    binding = _bindings.pop(str(task_id), None)
-    if binding is None:
-        return
+def _postrun(task: Any = None, **_: Any) -> None:
     try:
+        binding = getattr(task.request, _BINDING_ATTRIBUTE, None)
+        if not isinstance(binding, VisitorBinding):
+            return
+        setattr(task.request, _BINDING_ATTRIBUTE, None)
         binding.__exit__(None, None, None)
         binding.flush_soon()
     except Exception:
