@@ -19,6 +19,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from . import _recording
+from ._config import SenderConfig
 from ._context import _current, normalize_visitor_id
 from ._errors import RipplesError, RipplesValidationError
 from ._events import (
@@ -32,7 +33,6 @@ from ._events import (
 from ._ledger import DeliveryStats
 from ._registry import shared_sender
 from ._report import ErrorCallback
-from ._sender import SenderConfig
 from ._timestamps import timestamp_arg
 from ._wire import complete_event
 
@@ -59,6 +59,17 @@ def _positive(name: str, value: Any, *, integer: bool = False, zero_ok: bool = F
         kind = "an int" if integer else "a number"
         raise RipplesError(f"Ripples(): {name} must be {kind} > 0, got {value!r}")
     return value
+
+
+def _spool_dir(value: Any) -> str | None:
+    """The spool directory: the argument, else ``RIPPLES_SPOOL_DIR``, else None (no spool)."""
+    if value is None:
+        value = os.environ.get("RIPPLES_SPOOL_DIR") or None
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise RipplesError(f"Ripples(): spool_dir must be a path, got {value!r}")
+    return os.path.abspath(os.fspath(value))
 
 
 def _is_loopback(host: str) -> bool:
@@ -109,16 +120,67 @@ def _event(
 class Ripples:
     """Send revenue, signups, product usage and identity to Ripples.
 
-    Tracking calls validate their arguments (raising
-    :class:`RipplesValidationError` on bad input) and return at once; a
-    background thread delivers batches. Delivery problems are passed to
-    ``on_error`` and the ``ripples`` logger, never raised.
+    Tracking calls validate their arguments (raising `RipplesValidationError` on bad
+    input, with nothing queued) and return at once; a background thread sends the
+    events in batches, retries without double counting and drains at exit. Delivery
+    problems are passed to ``on_error`` and the ``ripples`` logger, never raised.
 
-    Every tracking method takes ``idempotency_key`` (a non-empty ``str`` of at
-    most 255 characters, default None): the event's ``$event_id`` is then
-    derived from the key and the method (see :func:`ripples.event_id_for`), so
-    a webhook or task that runs twice with the same key stores one event. A
-    key that is not such a string raises :class:`RipplesValidationError`.
+    Clients with equal options share one sender (buffer, thread and connection pool),
+    so creating a client per request is cheap. A client is also a context manager:
+    ``with Ripples() as ripples:`` calls `close` at the end of the block. The
+    integrations (``ripples_django``, ``ripples_flask``, ``ripples_asgi``) build or take
+    one and flush it after each response. Every option is listed in the Configuration
+    page of the docs, with its Django and Flask spelling.
+
+    Every tracking method takes ``idempotency_key`` (a non-empty `str` of at most 255
+    characters, default ``None``): the event's ``$event_id`` is then derived from the
+    key and the method (see `event_id_for`), so a webhook or task that runs twice with
+    the same key stores one event. Any other value raises `RipplesValidationError`.
+
+    Args:
+        secret_key: Your ``priv_...`` key (`str`). Default: the ``RIPPLES_SECRET_KEY``
+            environment variable. Never logged, never in a repr or an exception.
+        base_url: The API's root URL (`str`). Default: ``RIPPLES_URL``, else
+            ``https://api.ripples.sh``; a trailing ``/`` is removed. Plain ``http://``
+            to a host that is not loopback logs one warning.
+        timeout: HTTP read timeout per request, in seconds (`float`). Default 3.
+        connect_timeout: HTTP connect timeout, in seconds (`float`). Default 2.
+        max_queue_size: Wake the sender as soon as this many events wait (`int`).
+            Default 100.
+        on_error: ``callable(exc)`` told of every delivery problem
+            (`RipplesAPIError`, `RipplesBufferOverflowError`). It runs on the sender
+            thread; what it raises is logged and ignored. Default ``None``.
+        flush_interval: Otherwise send whatever waits every this many seconds
+            (`float`). Default 1.0.
+        max_buffer_size: Most events held in memory, e.g. during an outage (`int`).
+            When full, the oldest are dropped and reported. Default 50,000.
+        max_batch_size: Most events in one POST (`int`). Default 500.
+        max_retries: Retries of a batch after a timeout, a connection error, a 408,
+            429 or 5xx (`int`, 0 allowed), with exponential backoff and jitter,
+            ``Retry-After`` honoured; then the batch stays buffered and the sender
+            backs off. Default 3.
+        flush_timeout: The longest `flush` and `aflush` wait when given no
+            ``timeout``, in seconds (`float`). Default 10.0.
+        shutdown_timeout: The longest `close` and the drain at interpreter exit take,
+            in seconds (`float`, 0 allowed). Default 5.0.
+        disabled: Validate every call as in production but send nothing; no key
+            needed (`bool`). Default: true when ``RIPPLES_DISABLED`` is ``1``,
+            ``true``, ``yes`` or ``on``, else false.
+        visitor_id: A fixed browser visitor (a UUID `str`) for every event of this
+            client, as in 0.1.x; a visitor bound with `bind_visitor` or passed to a
+            call wins. Malformed: ignored. Default ``None``.
+        spool_dir: A directory (`str` or path) for the durable spool: events that
+            cannot be delivered during an outage, at ``close()`` or at exit are
+            written there (files 0600) and re-sent by any process with the same
+            configuration and directory. Nothing is written while the API is
+            healthy. Default: ``RIPPLES_SPOOL_DIR``, else ``None`` (memory only).
+        max_spool_bytes: The most bytes the spool may hold (`int`); past that the
+            oldest spooled events are dropped and reported. Default 256 MiB.
+
+    Raises:
+        RipplesError: No secret key (and not disabled), a ``base_url`` that is not an
+            http(s) URL, a non-callable ``on_error``, or a number option of the wrong
+            type or range (timeouts, sizes and intervals must be > 0).
     """
 
     def __init__(
@@ -138,6 +200,8 @@ class Ripples:
         shutdown_timeout: float = 5.0,
         disabled: bool | None = None,
         visitor_id: str | None = None,
+        spool_dir: str | os.PathLike[str] | None = None,
+        max_spool_bytes: int = 256 * 1024 * 1024,
     ) -> None:
         self._disabled = _env_flag("RIPPLES_DISABLED") if disabled is None else bool(disabled)
         key = secret_key if secret_key is not None else os.environ.get("RIPPLES_SECRET_KEY", "")
@@ -164,6 +228,8 @@ class Ripples:
             max_retries=_positive("max_retries", max_retries, integer=True, zero_ok=True),
             flush_interval=float(_positive("flush_interval", flush_interval)),
             shutdown_timeout=float(_positive("shutdown_timeout", shutdown_timeout, zero_ok=True)),
+            spool_dir=_spool_dir(spool_dir),
+            max_spool_bytes=_positive("max_spool_bytes", max_spool_bytes, integer=True),
         )
         # A subclass that sends by itself shares a sender per (configuration, class).
         custom_post = type(self)._post is not Ripples._post
@@ -198,7 +264,33 @@ class Ripples:
         idempotency_key: str | None = None,
         **attributes: Any,
     ) -> None:
-        """Track a payment; a negative amount is a refund. ``Decimal`` amounts are fine."""
+        """Track a payment; a negative amount is a refund.
+
+        Args:
+            amount: In currency units, e.g. ``49.99`` for 49.99 euros, not cents: an
+                `int`, `float` or `Decimal` (money fields), finite, not a `bool`.
+                Negative for a refund.
+            user_id: Your user's id: a non-blank `str`, or an `int` (sent as a string).
+            timestamp: When it happened: a `datetime` (naive means UTC), a `date` or an
+                ISO 8601 `str`. Default: now. Use it to backfill history.
+            ripples_visitor_id: The browser visitor, the ``_rpl_vid`` cookie's UUID
+                (`str`), as ``$visitor_id``. Default: the visitor an integration or
+                `bind_visitor` bound, else the client's ``visitor_id``. Malformed
+                values are left out (logged at debug level), never sent.
+            visitor_id: Alias of ``ripples_visitor_id``.
+            idempotency_key: A key (`str`, 1 to 255 characters) naming this event once
+                and for all, e.g. ``f"stripe:{event.id}"``: every call with it sends the
+                same ``$event_id``, so retries of a job or webhook store one event.
+                Default ``None`` (a random id).
+            **attributes: Custom properties, e.g. ``currency="EUR"`` (a 3-letter code;
+                default: the project's currency) and ``transaction_id=`` (links a refund
+                to its payment); values as for `track`.
+
+        Raises:
+            RipplesValidationError: ``amount`` is not a finite number, ``user_id`` is blank or
+                not a str/int, a property cannot be JSON or starts with ``$``, or
+                ``timestamp`` cannot be parsed, or a bad ``idempotency_key``. Nothing is queued.
+        """
         value = amount_arg("revenue", "amount", amount)
         data, visitor = _event(
             "revenue", "revenue", user_id, attributes, ripples_visitor_id or visitor_id
@@ -216,7 +308,29 @@ class Ripples:
         idempotency_key: str | None = None,
         **attributes: Any,
     ) -> None:
-        """Track a new user; pass the visitor (or use an integration) to keep attribution."""
+        """Track a new user; pass the visitor (or use an integration) to keep attribution.
+
+        Args:
+            user_id: The new user's id: a non-blank `str`, or an `int`.
+            timestamp: When it happened: a `datetime` (naive means UTC), a `date` or an
+                ISO 8601 `str`. Default: now. Use it to backfill history.
+            ripples_visitor_id: The browser visitor, the ``_rpl_vid`` cookie's UUID
+                (`str`), as ``$visitor_id``. Default: the visitor an integration or
+                `bind_visitor` bound, else the client's ``visitor_id``. Malformed
+                values are left out (logged at debug level), never sent.
+            visitor_id: Alias of ``ripples_visitor_id``.
+            idempotency_key: A key (`str`, 1 to 255 characters) naming this event once
+                and for all, e.g. ``f"stripe:{event.id}"``: every call with it sends the
+                same ``$event_id``, so retries of a job or webhook store one event.
+                Default ``None`` (a random id).
+            **attributes: Custom properties, e.g. ``email=``, ``name=``, ``referral=``;
+                values as for `track`.
+
+        Raises:
+            RipplesValidationError: ``user_id`` is blank or not a str/int, a property cannot
+                be JSON or starts with ``$``, ``timestamp`` cannot be parsed, or a bad
+                ``idempotency_key``. Nothing is queued.
+        """
         data, visitor = _event(
             "signup", "signup", user_id, attributes, ripples_visitor_id or visitor_id
         )
@@ -235,7 +349,37 @@ class Ripples:
         idempotency_key: str | None = None,
         **attributes: Any,
     ) -> None:
-        """Track a meaningful product action; ``activated=True`` marks this user's activation."""
+        """Track a meaningful product action; ``activated=True`` marks this user's activation.
+
+        Args:
+            action_name: What the user did, e.g. ``"created a budget"`` (a non-blank
+                `str`), sent as ``$name``.
+            user_id: Who did it: a non-blank `str`, or an `int`.
+            area: The product area, e.g. ``"budgets"`` (a non-blank `str`), as
+                ``$area``. Default ``None``: not sent.
+            activated: ``True`` on the one occurrence that is this user's activation
+                moment (`bool`), as ``$activated``. Default ``None``: not sent.
+            timestamp: When it happened: a `datetime` (naive means UTC), a `date` or an
+                ISO 8601 `str`. Default: now. Use it to backfill history.
+            ripples_visitor_id: The browser visitor, the ``_rpl_vid`` cookie's UUID
+                (`str`), as ``$visitor_id``. Default: the visitor an integration or
+                `bind_visitor` bound, else the client's ``visitor_id``. Malformed
+                values are left out (logged at debug level), never sent.
+            visitor_id: Alias of ``ripples_visitor_id``.
+            idempotency_key: A key (`str`, 1 to 255 characters) naming this event once
+                and for all, e.g. ``f"stripe:{event.id}"``: every call with it sends the
+                same ``$event_id``, so retries of a job or webhook store one event.
+                Default ``None`` (a random id).
+            **attributes: Custom properties: `str`, `int`, `float`, `bool`, ``None``,
+                `Decimal`, `datetime`/`date`, `UUID`, enums, and lists, tuples or dicts of
+                those. Keys may not start with ``$``.
+
+        Raises:
+            RipplesValidationError: ``action_name`` or ``area`` is blank or not a str,
+                ``activated`` is not a bool or None, ``user_id`` is blank, a property
+                cannot be JSON or starts with ``$``, ``timestamp`` cannot be parsed, or a
+                bad ``idempotency_key``. Nothing is queued.
+        """
         name = name_arg("track", "action_name", action_name)
         data, visitor = _event(
             "track", "track", user_id, attributes, ripples_visitor_id or visitor_id
@@ -261,7 +405,29 @@ class Ripples:
         idempotency_key: str | None = None,
         **attributes: Any,
     ) -> None:
-        """Set or update a user's traits (email, name, avatar_url, custom keys)."""
+        """Set or update a user's traits (email, name, avatar_url, custom keys).
+
+        Args:
+            user_id: The user's id: a non-blank `str`, or an `int`.
+            timestamp: When it happened: a `datetime` (naive means UTC), a `date` or an
+                ISO 8601 `str`. Default: now. Use it to backfill history.
+            ripples_visitor_id: The browser visitor, the ``_rpl_vid`` cookie's UUID
+                (`str`), as ``$visitor_id``. Default: the visitor an integration or
+                `bind_visitor` bound, else the client's ``visitor_id``. Malformed
+                values are left out (logged at debug level), never sent.
+            visitor_id: Alias of ``ripples_visitor_id``.
+            idempotency_key: A key (`str`, 1 to 255 characters) naming this event once
+                and for all, e.g. ``f"stripe:{event.id}"``: every call with it sends the
+                same ``$event_id``, so retries of a job or webhook store one event.
+                Default ``None`` (a random id).
+            **attributes: The traits, e.g. ``email=``, ``name=``, ``avatar_url=``,
+                ``company=``; values as for `track`.
+
+        Raises:
+            RipplesValidationError: ``user_id`` is blank or not a str/int, a trait cannot be
+                JSON or starts with ``$``, ``timestamp`` cannot be parsed, or a bad
+                ``idempotency_key``. Nothing is queued.
+        """
         data, visitor = _event(
             "identify", "identify", user_id, attributes, ripples_visitor_id or visitor_id
         )
@@ -283,8 +449,38 @@ class Ripples:
     ) -> None:
         """Track a subscription change for MRR (a revenue event with ``$amount`` 0).
 
-        ``amount`` is per billing cycle in your currency; optional ``currency``,
-        ``name``/``plan`` and ``interval_count``.
+        Args:
+            subscription_id: Your (or your billing provider's) subscription id: a
+                non-blank `str`, or an `int`.
+            user_id: The subscriber: a non-blank `str`, or an `int`.
+            status: One of ``"active"``, ``"canceled"``, ``"past_due"``, ``"trialing"``,
+                ``"paused"``.
+            amount: The price per billing cycle in currency units (``29.00``, not
+                cents; sent as cents, ``"2900"``): an `int`, `float` or `Decimal`, not
+                negative.
+            interval: The billing cycle: ``"month"`` (default), ``"year"``, ``"week"``
+                or ``"day"``.
+            timestamp: When it happened: a `datetime` (naive means UTC), a `date` or an
+                ISO 8601 `str`. Default: now. Use it to backfill history.
+            ripples_visitor_id: The browser visitor, the ``_rpl_vid`` cookie's UUID
+                (`str`), as ``$visitor_id``. Default: the visitor an integration or
+                `bind_visitor` bound, else the client's ``visitor_id``. Malformed
+                values are left out (logged at debug level), never sent.
+            visitor_id: Alias of ``ripples_visitor_id``.
+            idempotency_key: A key (`str`, 1 to 255 characters) naming this event once
+                and for all, e.g. ``f"stripe:{event.id}"``: every call with it sends the
+                same ``$event_id``, so retries of a job or webhook store one event.
+                Default ``None`` (a random id).
+            **attributes: ``currency=`` (a 3-letter code), ``name=`` or ``plan=`` (the
+                plan name, as ``$name``), ``interval_count=`` (a positive `int`,
+                default 1: e.g. 3 with ``"month"`` for quarterly), and custom
+                properties as for `track`.
+
+        Raises:
+            RipplesValidationError: An unknown ``status`` or ``interval``, a negative or
+                non-numeric ``amount``, a bad ``interval_count``, a blank id, a property
+                that cannot be JSON, a ``timestamp`` that cannot be parsed, or a bad
+                ``idempotency_key``. Nothing is queued.
         """
         fields = subscription_fields(subscription_id, status, amount, interval, attributes)
         data, visitor = _event(
@@ -335,16 +531,36 @@ class Ripples:
     def flush(self, timeout: float | None = None) -> bool:
         """Send everything queued before this call; return True if it was all delivered.
 
-        Waits at most ``timeout`` seconds (default: the client's ``flush_timeout``).
-        Never raises: failures go to ``on_error`` and the log, and undelivered
-        events stay buffered for a later attempt.
+        Blocks the calling thread; in async code use `aflush`. While the sender backs
+        off after failed retries it returns ``False`` at once instead of waiting out
+        the outage. A disabled client returns ``True``.
+
+        Args:
+            timeout: The longest wait, in seconds (`float`). Default ``None``: the
+                client's ``flush_timeout`` (10 s unless configured).
+
+        Returns:
+            ``True`` once every event queued before the call was delivered; ``False``
+            if any failed, was refused, or the timeout passed first.
+
+        Never raises: failures go to ``on_error`` and the ``ripples`` logger, and
+        undelivered events stay buffered for a later attempt.
         """
         if self._disabled:
             return True
         return self._sender.flush(self._flush_timeout if timeout is None else timeout)
 
     async def aflush(self, timeout: float | None = None) -> bool:
-        """:meth:`flush` for async code: waits without blocking the event loop."""
+        """`flush` for async code: waits without blocking the event loop.
+
+        Args:
+            timeout: The longest wait, in seconds (`float`). Default ``None``: the
+                client's ``flush_timeout`` (10 s unless configured).
+
+        Returns:
+            ``True`` once every event queued before the call was delivered; ``False``
+            if any failed, was refused, or the timeout passed first. Never raises.
+        """
         if self._disabled:
             return True
         loop = asyncio.get_running_loop()
@@ -369,16 +585,24 @@ class Ripples:
             return False
 
     def close(self, timeout: float | None = None) -> bool:
-        """Deliver everything pending within ``timeout`` seconds, then stop the sender thread.
+        """Deliver everything pending within ``timeout``, then stop the sender (alias ``shutdown``).
 
-        ``timeout`` defaults to ``shutdown_timeout`` (5 s). Unlike ``flush()``,
-        a shutdown path never takes the "API is backing off" shortcut: it
-        attempts delivery until the deadline. Returns True only if every event
-        tracked before the call was delivered; what is left stays buffered and
-        is reported to ``on_error`` and the log (an exit drain after a
-        ``close()`` that timed out does not wait for it again). Never raises.
-        Safe to call more than once; a client used after ``close()`` starts
-        its sender again.
+        Unlike ``flush()``, a shutdown path never takes the "API is backing off"
+        shortcut: it attempts delivery until the deadline. With a spool
+        (``spool_dir``), what could not be delivered is written to it. Clients
+        with equal options share a sender, so this stops theirs too. Called by
+        ``with Ripples() as ripples:`` at the end of the block. Safe to call
+        more than once; a client used after ``close()`` starts its sender again.
+
+        Args:
+            timeout: The longest wait, in seconds (`float`). Default ``None``: the
+                client's ``shutdown_timeout`` (5 s unless configured).
+
+        Returns:
+            ``True`` only if every event tracked before the call was delivered.
+            What is left stays buffered (or spooled) and is reported to
+            ``on_error`` and the log; an exit drain after a ``close()`` that
+            timed out does not wait for it again. Never raises.
         """
         if self._disabled:
             return True

@@ -45,7 +45,15 @@ def normalize_visitor_id(value: Any) -> str | None:
 def visitor_id_from_cookies(cookies: Mapping[str, str]) -> str | None:
     """The visitor id from a request's cookies (``request.COOKIES``, ``request.cookies``).
 
-    Returns None when the cookie is absent or malformed.
+    Args:
+        cookies: A mapping of cookie names to values, as a framework parses them
+            (Django's ``request.COOKIES``, Flask's and Starlette's ``request.cookies``).
+
+    Returns:
+        The ``_rpl_vid`` cookie (`VISITOR_COOKIE`) as a lowercase UUID `str`, or
+        ``None`` when it is absent or not a well-formed UUID (cookies are untrusted
+        input: a malformed value is never sent). Never raises, even for a mapping
+        whose ``get`` fails.
     """
     try:
         return normalize_visitor_id(cookies.get(VISITOR_COOKIE))
@@ -56,11 +64,18 @@ def visitor_id_from_cookies(cookies: Mapping[str, str]) -> str | None:
 class VisitorBinding:
     """A visitor bound to the current context, usable as a (re-enterable) context manager.
 
-    Integrations create one per request with :func:`bind_visitor` (or construct
-    it directly from an id that :func:`visitor_id_from_cookies` already
-    validated: the constructor does not check it again), enter it
-    around the view and again around each chunk of a streamed body, then call
-    :meth:`flush_soon` once the response is sent.
+    Every event tracked while it is entered, by any client in this thread or
+    coroutine (and in contexts copied from it), gets its ``visitor_id`` unless the
+    call passes its own. Integrations create one per request with `bind_visitor` (or
+    construct it directly from an id that `visitor_id_from_cookies` already
+    validated: the constructor does not check it again), enter it around the view and
+    again around each chunk of a streamed body, then call `flush_soon` once the
+    response is sent.
+
+    Attributes:
+        visitor_id: The bound visitor, a lowercase UUID `str`, or ``None`` (events
+            tracked under the binding then carry no visitor, unless the client has
+            a fixed ``visitor_id``).
     """
 
     __slots__ = ("_outer", "_senders", "_tokens", "visitor_id")
@@ -143,14 +158,35 @@ def current_visitor_id() -> str | None:
 
 
 def bind_visitor(visitor_id: str | None) -> VisitorBinding:
-    """A binding for ``visitor_id`` (malformed or None: no visitor); enter it with ``with``."""
+    """A binding for ``visitor_id`` (malformed or None: no visitor); enter it with ``with``.
+
+    For your own integrations and background jobs: events tracked inside the block
+    get the visitor, and the previous binding is restored on exit.
+
+        with bind_visitor(job.visitor_id) as binding:
+            ripples.signup(job.user_id)
+        binding.flush_soon()   # ask the sender to send what the block tracked, now
+
+    Args:
+        visitor_id: The browser visitor's id (the ``_rpl_vid`` cookie, a UUID `str`).
+            Anything that is not a well-formed UUID, or ``None``, binds "no visitor".
+
+    Returns:
+        A `VisitorBinding`, not yet entered. Never raises.
+    """
     return VisitorBinding(normalize_visitor_id(visitor_id))
 
 
 def set_visitor_id(visitor_id: str | None) -> None:
     """Bind the visitor for the rest of the current context (the 0.1.x API).
 
-    Prefer ``with bind_visitor(...)``, which restores the previous state on exit.
+    The current context is the thread, or the asyncio task, and what it starts
+    afterwards. Prefer ``with bind_visitor(...)``, which restores the previous state
+    on exit.
+
+    Args:
+        visitor_id: The browser visitor's id (a UUID `str`); malformed or ``None``
+            binds "no visitor". Never raises.
     """
     outer = _current.get()
     if outer is not None and not outer._tokens:

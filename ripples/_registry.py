@@ -12,7 +12,8 @@ import weakref
 from typing import Any, Callable, Optional
 
 from . import _lifecycle
-from ._sender import Sender, SenderConfig
+from ._config import SenderConfig
+from ._sender import Sender
 from ._transport import call_custom_post
 
 #: ``_post(path, data)`` of a client subclass.

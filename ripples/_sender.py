@@ -25,58 +25,24 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from os import getpid
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 from . import _lifecycle
+from ._buffer import Buffer, Item, Waiter
+from ._config import SenderConfig
 from ._delivery import Deliverer, Outcome, backoff, encode_batch
-from ._errors import RipplesAPIError, RipplesBufferOverflowError, RipplesError
-from ._ledger import DeliveryStats, Ledger
-from ._report import ErrorCallback, logger, report
+from ._errors import RipplesAPIError
+from ._ledger import DeliveryStats
+from ._report import ErrorCallback, Reporter, logger, report
+from ._spooling import SPILL_INTERVAL, SpoolDriver, SpoolKeeper
 from ._transport import HttpTransport, Transport
 from ._wire import complete_event
-
-#: A queued event: its wire dict (system fields completed when first sent), its
-#: time as epoch seconds, the on_error of the client that made it, its sequence number.
-Item = tuple[dict[str, Any], float, ErrorCallback, int]
 
 _IDLE_EXIT_SECONDS = 30.0
 #: How long a wake-up waits for more events before sending, so that the
 #: per-request wakes of a busy web server coalesce into one batch.
 _LINGER_SECONDS = 0.02
-
-
-class SenderConfig(NamedTuple):
-    """Everything that decides how events are sent; equal configs share a sender."""
-
-    secret_key: str
-    base_url: str
-    timeout: float
-    connect_timeout: float
-    max_queue_size: int
-    max_batch_size: int
-    max_buffer_size: int
-    max_retries: int
-    flush_interval: float
-    shutdown_timeout: float
-
-    def __repr__(self) -> str:
-        fields = ", ".join(
-            f"{name}={value!r}" for name, value in self._asdict().items() if name != "secret_key"
-        )
-        return f"SenderConfig(secret_key=***, {fields})"
-
-
-class _Waiter:
-    """A flush() or close() waiting for every event with a sequence number below ``target``."""
-
-    __slots__ = ("lost", "release", "target")
-
-    def __init__(self, target: int, release: Callable[[bool], None] | None) -> None:
-        self.target = target
-        self.release = release
-        self.lost = False  # an event it covers was refused or dropped
 
 
 class Sender:
@@ -94,26 +60,38 @@ class Sender:
             config.max_retries,
             lambda: self._stop_generation,
         )
+        self._keeper: SpoolKeeper | None = None
+        if config.spool_dir:
+            self._keeper = SpoolKeeper(
+                config.spool_dir, config.base_url, config.secret_key, config.max_spool_bytes
+            )
         self._reset()
         _lifecycle.track(self)
 
     def __repr__(self) -> str:
-        return f"<Sender base_url={self.config.base_url!r} queued={len(self._queue)}>"
+        return f"<Sender base_url={self.config.base_url!r} queued={len(self._buffer.queue)}>"
 
     def _reset(self) -> None:
         """(Re)create all mutable state: at construction and in a forked child."""
         self._pid = getpid()
-        self._lock = threading.Lock()
+        keeper = self._keeper
+        self._buffer = Buffer(
+            self.config.max_buffer_size, spooling=keeper is not None and keeper.usable
+        )
+        self._lock = self._buffer.lock
+        self._reporter = Reporter(self._buffer)
+        self._spooler: SpoolDriver | None = None
+        if keeper is not None:
+            self._spooler = SpoolDriver(
+                keeper,
+                self._buffer,
+                self._deliverer,
+                self._reporter,
+                max_batch_size=self.config.max_batch_size,
+                max_spool_bytes=self.config.max_spool_bytes,
+            )
         self._send_lock = threading.Lock()
         self._wake_event = threading.Event()
-        self._queue: deque[Item] = deque()
-        self._enqueued = 0  # events tracked, and the next one's sequence number
-        self._in_flight: list[Item] = []  # at most one batch: one drainer at a time
-        self._waiters: list[_Waiter] = []
-        self._ledger = Ledger()
-        self._overflowed = 0  # dropped for a full buffer, not yet reported
-        self._overflow_callbacks: dict[int, ErrorCallback] = {}  # by id: may be unhashable
-        self._last_overflow_report = 0.0
         self._thread: threading.Thread | None = None
         self._running = False
         self._stopping = False
@@ -121,7 +99,7 @@ class Sender:
         self._stop_generation = 0
         self._retry_at = 0.0  # monotonic time of the next attempt while backing off
         self._failures = 0
-        self._gave_up_at = -1  # _enqueued when a close() last timed out
+        self._gave_up_at = -1  # events tracked when a close() last timed out
         self._abandoned = False
 
     def _check_fork(self) -> None:
@@ -140,17 +118,18 @@ class Sender:
     def put(self, data: dict[str, Any], ts: float, on_error: ErrorCallback) -> None:
         if self._pid != getpid():
             _lifecycle.forked_without_hooks()
-        with self._lock:
-            queue = self._queue
-            if len(queue) >= self.config.max_buffer_size:
-                self._overflow_locked(1)
-            queue.append((data, ts, on_error, self._enqueued))
-            self._enqueued += 1
+        buffer = self._buffer
+        with buffer.lock:
+            size = buffer.append_locked(data, ts, on_error)
             if not self._running:
                 self._start_thread()
             # Wake the thread only on crossings, so a full buffer during an
             # outage does not turn every call into a wake-up.
-            wake = len(queue) == self.config.max_queue_size or self._overflowed == 1
+            wake = (
+                size == self.config.max_queue_size
+                or buffer.overflowed == 1
+                or size == buffer.spill_mark
+            )
         if wake:
             self._wake_event.set()
 
@@ -158,7 +137,7 @@ class Sender:
         """Send what is queued now, from the sender thread; never blocks."""
         self._check_fork()
         with self._lock:
-            if not self._queue:
+            if not self._buffer.queue:
                 return
             if not self._running:
                 self._start_thread()
@@ -170,11 +149,9 @@ class Sender:
         self._check_fork()
         with self._lock:
             left = self._retry_at - time.monotonic()
-            return self._ledger.snapshot(
-                tracked=self._enqueued,
-                pending=len(self._queue) + len(self._in_flight),
-                spool_bytes=0,
-                backing_off_until=time.time() + left if left > 0 else None,
+            return self._buffer.snapshot_locked(
+                self._keeper.size_bytes if self._keeper is not None else 0,
+                time.time() + left if left > 0 else None,
             )
 
     def flush(self, timeout: float | None) -> bool:
@@ -204,13 +181,16 @@ class Sender:
         the caller should not wait out the outage (the events stay buffered).
         """
         self._check_fork()
-        with self._lock:
-            target = self._enqueued
-            if self._lowest_pending_locked() >= target:
+        buffer = self._buffer
+        with buffer.lock:
+            if self._keeper is not None and not self._running:
+                self._start_thread()  # the first flush() also recovers the spool
+            target = buffer.enqueued
+            if buffer.lowest_pending_locked() >= target:
                 return "done"
             if self._retry_at > time.monotonic() and not self._stopping:
                 return "backing-off"
-            self._waiters.append(_Waiter(target, release))
+            buffer.waiters.append(Waiter(target, release))
             if not self._running:
                 self._start_thread()
         self._wake_event.set()
@@ -219,18 +199,20 @@ class Sender:
     def close(self, timeout: float, *, at_exit: bool = False) -> bool:
         """Deliver what is pending within ``timeout`` seconds, whatever the backoff state.
 
-        True if every event tracked before the call was delivered. What is left
-        stays buffered and is reported; a later exit drain does not wait for
-        it again unless new events arrived meanwhile.
+        True if every event tracked before the call was delivered. With a spool,
+        what is left is written to it; otherwise it stays buffered and is
+        reported, and a later exit drain does not wait for it again unless new
+        events arrived meanwhile.
         """
         self._check_fork()
-        if at_exit and self._gave_up_at == self._enqueued:
+        buffer = self._buffer
+        if at_exit and self._gave_up_at == buffer.enqueued:
             timeout = 0.0
         deadline = time.monotonic() + timeout
-        waiter = _Waiter(0, None)
-        with self._lock:
-            waiter.target = self._enqueued
-            self._waiters.append(waiter)
+        waiter = Waiter(0, None)
+        with buffer.lock:
+            waiter.target = buffer.enqueued
+            buffer.waiters.append(waiter)
             self._stopping = True
             self._stop_deadline = deadline
             self._stop_generation += 1
@@ -240,14 +222,16 @@ class Sender:
             thread.join(max(0.0, deadline - time.monotonic()))
         if not self._running:
             self._drain_with_deadline(deadline)
-        with self._lock:
+        if buffer.queue:
+            self._spill("that close() could not deliver")
+        with buffer.lock:
             self._stopping = False
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
-            left = [item for item in (*self._in_flight, *self._queue) if item[3] < waiter.target]
+            if waiter in buffer.waiters:
+                buffer.waiters.remove(waiter)
+            left = buffer.pending_before_locked(waiter.target)
             delivered = not waiter.lost and not left
             if left:
-                self._gave_up_at = self._enqueued
+                self._gave_up_at = buffer.enqueued
         if left and not at_exit:
             report(
                 RipplesAPIError(
@@ -264,13 +248,19 @@ class Sender:
         return delivered
 
     def abandon_at_exit(self) -> int:
-        """Account for what could not be delivered before exit; report and return the count."""
-        with self._lock:
-            items = [*self._in_flight, *self._queue]
-            self._in_flight = []
-            self._queue.clear()
-            self._abandoned = True
-            self._ledger.undelivered_at_exit += len(items)
+        """Account for what could not be delivered before exit; report and return the count.
+
+        With a spool, the events still queued and those of a batch stuck in flight
+        are written to it first (a stuck batch may also arrive: the API de-duplicates).
+        """
+        buffer = self._buffer
+        if self._spooler is not None:
+            with buffer.lock:
+                stuck, buffer.in_flight = buffer.in_flight, []
+                buffer.queue.extendleft(reversed(stuck))
+            self._spill("that could not be delivered before exit")
+        self._abandoned = True
+        items = buffer.abandon()
         if items:
             report(
                 RipplesAPIError(
@@ -284,7 +274,8 @@ class Sender:
         return len(items)
 
     def has_work(self) -> bool:
-        return bool(self._queue or self._in_flight or self._running or self._overflowed)
+        buffer = self._buffer
+        return bool(buffer.queue or buffer.in_flight or self._running or buffer.overflowed)
 
     def post(self, payload: dict[str, Any]) -> None:
         """POST ``{"events": [...]}`` now, in the calling thread (``Ripples._post``'s default)."""
@@ -295,7 +286,7 @@ class Sender:
         self._http.send(encode_batch(events), events, timeout)
 
     def _start_thread(self) -> None:
-        """Start the sender thread; the caller holds ``self._lock``."""
+        """Start the sender thread; the caller holds the buffer's lock."""
         thread = threading.Thread(target=self._run, name="ripples-sender", daemon=True)
         try:
             thread.start()
@@ -311,31 +302,37 @@ class Sender:
     def _run(self) -> None:
         idle_since = time.monotonic()
         interval = self.config.flush_interval
+        buffer = self._buffer
         try:
             while True:
                 wait = interval
                 backoff_left = self._retry_at - time.monotonic()
                 if backoff_left > 0:
                     wait = backoff_left
-                if self._overflowed:
-                    wait = min(wait, 1.0)
+                if buffer.overflowed or (self._spooler is not None and self._failures):
+                    wait = min(wait, SPILL_INTERVAL)
                 self._wake_event.wait(wait)
                 self._wake_event.clear()
-                self._report_overflow()
+                self._reporter.overflow()
                 if self._stopping:
                     self._drain_with_deadline(self._stop_deadline)
-                    if self._exit_if(lambda: self._stopping or not self._queue):
+                    if self._exit_if(lambda: self._stopping or not buffer.queue):
                         return
                     continue
+                if self._spooler is not None and self._spooler.due(bool(self._failures)):
+                    self._spill("buffered while delivery fails")
                 if self._retry_at > time.monotonic():
                     continue  # backing off: only a shutdown path ends a backoff early
-                if self._queue:
+                if buffer.queue:
                     self._linger()
                     with self._send_lock:
                         self._drain_locked(None)
                     idle_since = time.monotonic()
+                if self._keeper is not None and time.monotonic() >= self._keeper.next_recovery:
+                    with self._send_lock:
+                        self._recover()
                 elif time.monotonic() - idle_since > _IDLE_EXIT_SECONDS and self._exit_if(
-                    lambda: not self._queue and not self._waiters
+                    lambda: not buffer.queue and not buffer.waiters
                 ):
                     return
         except BaseException:  # pragma: no cover - a bug here must not go unnoticed
@@ -351,7 +348,10 @@ class Sender:
         every response, and answering each wake-up would cost a GIL hand-off
         per request. A pending flush(), close() or a full batch skips it.
         """
-        if not (self._stopping or self._waiters or len(self._queue) >= self.config.max_queue_size):
+        buffer = self._buffer
+        if not (
+            self._stopping or buffer.waiters or len(buffer.queue) >= self.config.max_queue_size
+        ):
             time.sleep(_LINGER_SECONDS)
 
     def _exit_if(self, condition: Callable[[], bool]) -> bool:
@@ -372,7 +372,7 @@ class Sender:
             self._drain_locked(deadline)
         finally:
             self._send_lock.release()
-        self._report_overflow(force=True)
+        self._reporter.overflow(force=True)
 
     def _drain_locked(self, deadline: float | None) -> None:
         """Send what was queued at the wake-up, then more only while a trigger holds.
@@ -382,51 +382,55 @@ class Sender:
         waiting are sent, another batch goes out only for a full batch, a
         pending ``flush()`` or a shutdown. Stops at the first batch that stays failed.
         """
-        with self._lock:
-            owed = len(self._queue)
+        buffer = self._buffer
+        with buffer.lock:
+            owed = len(buffer.queue)
         while True:
-            with self._lock:
-                queued = len(self._queue)
-                if not queued or (owed <= 0 and not self._trigger_holds_locked(queued)):
+            with buffer.lock:
+                queued = len(buffer.queue)
+                trigger = (
+                    queued >= self.config.max_queue_size
+                    or self._stopping
+                    or buffer.has_flush_waiter_locked()
+                )
+                if not queued or (owed <= 0 and not trigger):
                     break
-                size = min(queued, self.config.max_batch_size)
-                batch = [self._queue.popleft() for _ in range(size)]
-                self._in_flight = batch
-            owed -= size
+                batch = buffer.take_batch_locked(min(queued, self.config.max_batch_size))
+            owed -= len(batch)
             events = [complete_event(item[0], item[1]) for item in batch]
             if not self._settle(batch, self._deliverer.deliver(events, deadline)):
                 return
-        self._release_waiters(everyone=False)
+        self._buffer.release_waiters(everyone=False)
 
     def _settle(self, batch: list[Item], outcome: Outcome) -> bool:
-        """Book the outcome of ``batch`` in the ledger; False when events stayed pending."""
-        now = time.time()
-        kept = batch[outcome.kept_from :]
+        """Book the outcome of ``batch``; False when events stayed pending."""
         with self._lock:
-            self._in_flight = []
             if self._abandoned:
                 return False  # the exit already accounted for these
-            ledger = self._ledger
-            ledger.retries += outcome.retries
-            delivered = outcome.delivered()
-            ledger.delivered += delivered
-            if delivered:
-                ledger.last_success_at = now
-            for index, reason, _ in outcome.lost:
-                if reason == "refused":
-                    ledger.refused += 1
-                else:
-                    ledger.drop(reason)
-                self._mark_lost_locked(batch[index][3])
-            if kept:
-                self._requeue_locked(kept)
-        self._report_lost(batch, outcome)
+            kept = self._buffer.settle_locked(batch, outcome, time.time())
+        self._reporter.lost(batch, outcome)
         if kept:
-            transient = outcome.transient
-            status = transient.status_code if transient else None
-            pause = self._pause_after_failure(transient.retry_after if transient else None)
+            self._back_off(outcome, kept)
+            self._buffer.release_waiters(everyone=True)
+            return False
+        self._failures = 0
+        self._retry_at = 0.0
+        self._buffer.release_waiters(everyone=False)
+        return True
+
+    # -- reporting ---------------------------------------------------------
+
+    def _back_off(self, outcome: Outcome, kept: list[Item]) -> None:
+        """Events stayed failed: back off, longer with each failure in a row, and say so."""
+        transient = outcome.transient
+        status = transient.status_code if transient else None
+        retry_after = transient.retry_after if transient else None
+        self._failures += 1
+        pause = max(retry_after or 0.0, backoff(self._failures + 2, None))
+        self._retry_at = time.monotonic() + pause
+        if kept:
             cause = f"HTTP {status}: {transient}" if status else str(transient)
-            self._report(
+            self._reporter.problem(
                 RipplesAPIError(
                     f"ripples: could not deliver {len(kept)} events ({cause}); "
                     f"they stay buffered and will be retried in {pause:.1f}s",
@@ -437,121 +441,15 @@ class Sender:
                 kept,
                 logging.WARNING,
             )
-            self._release_waiters(everyone=True)
-            return False
-        self._failures = 0
-        self._retry_at = 0.0
-        self._release_waiters(everyone=False)
-        return True
 
-    def _report_lost(self, batch: list[Item], outcome: Outcome) -> None:
-        """One report per distinct failure (a 401 refuses a whole batch with one error)."""
-        groups: dict[int, tuple[str, RipplesError, list[Item]]] = {}
-        for index, reason, exc in outcome.lost:
-            groups.setdefault(id(exc), (reason, exc, []))[2].append(batch[index])
-        for reason, exc, items in groups.values():
-            if reason == "refused":
-                first = items[0][0]
-                what = (
-                    f"event {first.get('$event_id')} ({first.get('$type')})"
-                    if len(items) == 1
-                    else f"{len(items)} events"
-                )
-                exc = RipplesAPIError(
-                    f"ripples: the API refused {what} with HTTP {exc.status_code}: {exc}",
-                    exc.status_code,
-                    events=len(items),
-                )
-            elif reason == "send_error":
-                exc = RipplesError(f"ripples: dropped {len(items)} events: {exc}")
-            self._report(exc, items, logging.ERROR)
+    def _spill(self, why: str) -> None:
+        if self._spooler is not None:
+            self._spooler.spill(why)
+            self._buffer.release_waiters(everyone=False)
 
-    def _report(self, exc: RipplesError, items: list[Item], level: int) -> None:
-        """Report a delivery problem about ``items`` and remember it as ``last_error``."""
-        with self._lock:
-            self._ledger.error(str(exc), time.time())
-        report(exc, [item[2] for item in items], level)
-
-    def _pause_after_failure(self, retry_after: float | None) -> float:
-        """Back off after a batch stayed failed: longer with each failure in a row."""
-        self._failures += 1
-        pause = max(retry_after or 0.0, backoff(self._failures + 2, None))
-        self._retry_at = time.monotonic() + pause
-        return pause
-
-    # -- bookkeeping under self._lock --------------------------------------
-
-    def _lowest_pending_locked(self) -> int:
-        if self._in_flight:
-            return self._in_flight[0][3]
-        if self._queue:
-            return self._queue[0][3]
-        return self._enqueued
-
-    def _mark_lost_locked(self, seq: int) -> None:
-        for waiter in self._waiters:
-            if waiter.target > seq:
-                waiter.lost = True
-
-    def _requeue_locked(self, items: list[Item]) -> None:
-        """Put unsent items back at the front, oldest first, keeping the buffer bound."""
-        self._queue.extendleft(reversed(items))
-        overflow = len(self._queue) - self.config.max_buffer_size
-        if overflow > 0:
-            self._overflow_locked(overflow)
-
-    def _overflow_locked(self, count: int) -> None:
-        """Drop the ``count`` oldest items; counted here, reported by the sender thread."""
-        for _ in range(count):
-            dropped = self._queue.popleft()
-            self._ledger.drop("buffer_full")
-            self._mark_lost_locked(dropped[3])
-            self._overflowed += 1
-            self._overflow_callbacks[id(dropped[2])] = dropped[2]
-
-    def _trigger_holds_locked(self, queued: int) -> bool:
-        return (
-            queued >= self.config.max_queue_size
-            or self._stopping
-            or any(w.release is not None for w in self._waiters)
-        )
-
-    def _release_waiters(self, everyone: bool) -> None:
-        """Release the waiters whose events were all attempted (``everyone``: after a failure)."""
-        with self._lock:
-            if not self._waiters:
-                return
-            low = self._lowest_pending_locked()
-            ready = [
-                w
-                for w in self._waiters
-                if w.release is not None and (everyone or w.target <= low)
-            ]
-            for waiter in ready:
-                self._waiters.remove(waiter)
-        for waiter in ready:
-            assert waiter.release is not None
-            try:
-                waiter.release(not everyone and not waiter.lost)
-            except Exception:  # pragma: no cover - our own callbacks
-                logger.exception("ripples: releasing a flush waiter failed")
-
-    def _report_overflow(self, force: bool = False) -> None:
-        """Report events dropped for a full buffer, at most once a second unless ``force``."""
-        now = time.monotonic()
-        if not self._overflowed or (not force and now - self._last_overflow_report < 1.0):
+    def _recover(self) -> None:
+        if self._spooler is None:
             return
-        with self._lock:
-            self._last_overflow_report = now
-            dropped, self._overflowed = self._overflowed, 0
-            callbacks, self._overflow_callbacks = self._overflow_callbacks, {}
-        if dropped:
-            report(
-                RipplesBufferOverflowError(
-                    f"ripples: the buffer was full (max_buffer_size="
-                    f"{self.config.max_buffer_size}), so the {dropped} oldest events were dropped",
-                    dropped,
-                ),
-                callbacks.values(),
-                logging.WARNING,
-            )
+        stuck = self._spooler.recover()
+        if stuck is not None:
+            self._back_off(stuck, [])

@@ -32,11 +32,24 @@ _SHUTDOWN_DONE = frozenset({"lifespan.shutdown.complete", "lifespan.shutdown.fai
 class RipplesMiddleware:
     """Attach the ``_rpl_vid`` visitor to every event of a request; deliver after the response.
 
-    ``client`` is only needed to deliver at lifespan shutdown (``await client.aclose()``,
-    within its ``shutdown_timeout``); without one, the
-    process-wide client built from ``RIPPLES_SECRET_KEY``/``RIPPLES_URL`` is
-    used. Events from any client tracked during a request are delivered
-    right after its response either way.
+    A pure ASGI 3 middleware (it imports no framework): for each ``http`` and
+    ``websocket`` scope it binds the visitor from the request's ``Cookie`` header (a
+    malformed cookie means no visitor), and once the response is complete it wakes
+    the senders that got events, without blocking the event loop. ``lifespan`` is
+    passed through; when the app reports shutdown, ``await client.aclose()`` delivers
+    what is pending first (whatever the backoff state: uvicorn re-raises SIGTERM next,
+    so no atexit hook runs).
+
+    Args:
+        app: The ASGI application to wrap.
+        client: The `ripples.Ripples` client to close at lifespan shutdown, within its
+            ``shutdown_timeout`` (5 s unless configured). Default ``None``: the
+            process-wide client built from ``RIPPLES_SECRET_KEY``/``RIPPLES_URL`` is
+            used. Events from any client tracked during a request are delivered right
+            after its response either way.
+
+    Raises:
+        TypeError: ``client`` is not a `ripples.Ripples` (it has no ``aclose``).
     """
 
     def __init__(self, app: ASGIApp, client: Ripples | None = None) -> None:

@@ -4,6 +4,13 @@
 ``settings.RIPPLES`` on first use and shared by every thread and coroutine.
 It is built lazily because settings are not ready when this module is
 imported, and dropped when ``override_settings`` changes ``RIPPLES``.
+
+``RIPPLES`` is a dict of ``ripples.Ripples``'s keywords in upper case (``SECRET_KEY``,
+``BASE_URL``, ``TIMEOUT`` in seconds, ``DISABLED``, ...); a value left out falls back
+to the environment variable the core reads (``RIPPLES_SECRET_KEY``, ``RIPPLES_URL``,
+``RIPPLES_DISABLED``). A misconfiguration (no key, an unknown key, a bad value) does
+not raise in views: it is logged on ``ripples.django``, the client is disabled (calls
+are validated, nothing is sent), and ``manage.py check`` reports it.
 """
 
 from __future__ import annotations

@@ -28,8 +28,16 @@ AsyncGetResponse = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
 class RipplesMiddleware:
     """Attach the browser visitor to every event of a request; flush after the response.
 
-    Put it first in ``MIDDLEWARE`` so events tracked by other middleware carry
-    the visitor too. It never reads ``request.user``.
+    Add ``"ripples_django.middleware.RipplesMiddleware"`` first in ``MIDDLEWARE`` so
+    events tracked by other middleware carry the visitor too. For each request it
+    binds the ``_rpl_vid`` cookie's visitor (a malformed cookie means no visitor) and,
+    once the response is closed (after its last byte, streamed bodies included),
+    wakes the background sender: views need no ``ripples_visitor_id=`` and no
+    ``flush()``. Sync and async, WSGI and ASGI. It never reads ``request.user``, does
+    no network I/O and never raises into the request.
+
+    Args:
+        get_response: The next layer, as Django passes it (sync or async).
     """
 
     sync_capable = True

@@ -60,6 +60,18 @@ class Ripples:
     variables the core reads. Every request binds the ``_rpl_vid`` visitor and
     wakes the sender after its last byte; the tracking methods below act on
     the current app's client.
+
+    A missing secret key raises `ripples.RipplesError` from ``init_app`` (set
+    ``RIPPLES_DISABLED = True`` in test configs).
+
+    Args:
+        app: The Flask app to set up now. Default ``None``: call `init_app` later
+            (app factories).
+        **options: Keywords of `ripples.Ripples` (``secret_key=``, ``timeout=``
+            in seconds, ``on_error=``, ...), which win over ``app.config``.
+
+    Raises:
+        TypeError: An option that is not a keyword of `ripples.Ripples`.
     """
 
     def __init__(self, app: Flask | None = None, **options: Any) -> None:
@@ -73,7 +85,16 @@ class Ripples:
         return f"<ripples_flask.Ripples apps={len(self._apps)}>"
 
     def init_app(self, app: Flask) -> None:
-        """Build the app's client, wrap ``app.wsgi_app`` and add ``flask ripples check``."""
+        """Build the app's client, wrap ``app.wsgi_app`` and add ``flask ripples check``.
+
+        Args:
+            app: The Flask app; its ``RIPPLES_*`` config keys are read once, here.
+
+        Raises:
+            RuntimeError: A Ripples extension is already registered on ``app``.
+            ripples.RipplesError: The resulting options are invalid, or there is no
+                secret key and the app is not disabled.
+        """
         if "ripples" in app.extensions:
             raise RuntimeError(
                 f"A Ripples extension is already registered on Flask app {app.name!r}. "
@@ -102,11 +123,16 @@ class Ripples:
 
     @property
     def client(self) -> ripples.Ripples:
-        """The current app's ``ripples.Ripples`` client."""
+        """The current app's ``ripples.Ripples`` client.
+
+        Raises ``RuntimeError`` outside an application context, or for an app that
+        was not given to `init_app`; so do the methods below. Keep the client from
+        a view to track from a streamed body or a thread.
+        """
         return self._state().client
 
     def signup(self, user_id: str, **attrs: Any) -> None:
-        """Record a new user (see ``ripples.Ripples.signup``)."""
+        """Record a new user: `ripples.Ripples.signup` on the current app's client."""
         self._state().client.signup(user_id, **attrs)
 
     def track(
@@ -118,15 +144,18 @@ class Ripples:
         activated: bool | None = None,
         **attrs: Any,
     ) -> None:
-        """Record product usage (see ``ripples.Ripples.track``)."""
+        """Record product usage: `ripples.Ripples.track` on the current app's client."""
         self._state().client.track(action_name, user_id, area=area, activated=activated, **attrs)
 
     def revenue(self, amount: Any, user_id: str, **attrs: Any) -> None:
-        """Record a payment, or a refund as a negative amount (see ``ripples.Ripples.revenue``)."""
+        """Record a payment (a negative amount: a refund), in currency units.
+
+        `ripples.Ripples.revenue` on the current app's client.
+        """
         self._state().client.revenue(amount, user_id, **attrs)
 
     def identify(self, user_id: str, **attrs: Any) -> None:
-        """Update a user's traits (see ``ripples.Ripples.identify``)."""
+        """Update a user's traits: `ripples.Ripples.identify` on the current app's client."""
         self._state().client.identify(user_id, **attrs)
 
     def subscription(
@@ -138,20 +167,37 @@ class Ripples:
         interval: str = "month",
         **attrs: Any,
     ) -> None:
-        """Record a subscription change for MRR (see ``ripples.Ripples.subscription``)."""
+        """Record a subscription change for MRR: `ripples.Ripples.subscription`."""
         self._state().client.subscription(
             subscription_id, user_id, status, amount, interval, **attrs
         )
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Block until queued events were attempted. Not needed in views: requests flush."""
+        """Block until queued events were attempted. Not needed in views: requests flush.
+
+        Args:
+            timeout: The longest wait, in seconds. Default ``None``: the client's
+                ``flush_timeout`` (10 s unless configured).
+
+        Returns:
+            ``True`` if everything queued before the call was delivered. Never raises
+            for delivery problems (see `ripples.Ripples.flush`).
+        """
         return bool(self._state().client.flush(timeout))
 
     async def aflush(self, timeout: float | None = None) -> bool:
-        """``flush()`` without blocking the event loop (async views, background tasks)."""
+        """``flush()`` without blocking the event loop (async views, background tasks).
+
+        Same ``timeout`` (seconds) and result as `flush`.
+        """
         client = self._state().client
         return bool(await client.aflush(timeout))
 
     def close(self, timeout: float | None = None) -> None:
-        """Flush within the shutdown deadline and stop the current app's sender."""
+        """Flush within the shutdown deadline and stop the current app's sender.
+
+        Args:
+            timeout: The longest wait, in seconds. Default ``None``: the client's
+                ``shutdown_timeout`` (5 s unless configured).
+        """
         self._state().client.close(timeout)

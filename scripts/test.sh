@@ -13,6 +13,7 @@ step "virtual environment .venv ($($PYTHON --version))"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q -U pip
 .venv/bin/python -m pip install -q -e '.[all,dev]'
+.venv/bin/python -m pip install -q -e '.[docs]'
 
 step "headless Chromium for the inspector page tests"
 if ! command -v chromium >/dev/null 2>&1; then
@@ -43,6 +44,9 @@ step "ruff"
 
 step "mypy --strict ripples/"
 .venv/bin/mypy
+
+step "docs: mkdocs build --strict (a broken link or reference fails)"
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --site-dir site  # not --quiet: it hides the warnings strict counts
 
 step "test-suite on $(.venv/bin/python --version)"
 .venv/bin/python -m pytest "$@"

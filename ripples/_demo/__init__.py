@@ -1,8 +1,9 @@
 """``ripples demo``: the example apps under their real servers, checked against a local collector.
 
-It starts a ``DevServer`` in this process and each example project of the checkout as a
-subprocess of this interpreter (gunicorn for Django and Flask, uvicorn for FastAPI) on
-a loopback socket it binds itself, so no port can be taken in between. Then it plays
+It starts a ``DevServer`` in this process and each example project (shipped in the package
+as ``ripples/_examples``, or the checkout's ``example_projects/``) as a subprocess of this
+interpreter (gunicorn for Django and Flask, uvicorn for FastAPI) on a loopback socket it
+binds itself, so no port can be taken in between. Then it plays
 the product journey for a few simulated visitors per app, in parallel, each with its
 own ``_rpl_vid`` cookie, waits for the events, prints a report and checks it: the exit
 status is 0 only when every expected event arrived exactly once with the right visitor.
@@ -122,7 +123,7 @@ def add_demo_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--examples",
         metavar="PATH",
-        help="the example_projects directory (default: the checkout's)",
+        help="the example_projects directory (default: the installed copy, else the checkout's)",
     )
     parser.set_defaults(func=run_demo)
     return parser
@@ -177,7 +178,8 @@ def _run(args: argparse.Namespace, progress: Progress) -> int:
     if missing:
         raise DemoError(
             f"the demo needs packages that are not installed: {', '.join(missing)}\n"
-            f"Install them, in the checkout, with:\n  {sys.executable} -m pip install -e '.[all]'"
+            f"Install them with:\n  {sys.executable} -m pip install 'ripples[all]'"
+            f"\n(in a clone of the repository: {sys.executable} -m pip install -e '.[all]')"
             f"\nor just these with:\n  {sys.executable} -m pip install {' '.join(missing)}"
         )
     if args.visitors < 1:

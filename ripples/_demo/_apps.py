@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Optional
 
@@ -79,17 +80,30 @@ class DemoError(Exception):
 
 
 def examples_dir(explicit: Optional[str] = None) -> Path:
-    """The checkout's ``example_projects/``; the demo runs from a source checkout."""
-    path = Path(explicit) if explicit else Path(__file__).resolve().parents[2] / "example_projects"
-    if not (path / "django_site" / "manage.py").is_file():
-        raise DemoError(
-            f"ripples demo runs the example projects of a source checkout, and found none at "
-            f"{path}.\nRun it from a clone of the repository:\n"
-            "  python3 -m venv .venv && .venv/bin/pip install -e '.[all]'"
-            " && .venv/bin/ripples demo\n"
-            "or point to the examples with --examples PATH."
-        )
-    return path
+    """Where the example projects are: ``explicit``, else the installed package's copy.
+
+    A wheel ships ``example_projects/`` as the package data ``ripples/_examples/`` (see
+    setup.py); a source checkout or an editable install has no such copy and uses the
+    checkout's ``example_projects/``. Raises ``DemoError`` when neither has them.
+    """
+    checkout = Path(__file__).resolve().parents[2] / "example_projects"
+    candidates = [Path(explicit)] if explicit else [*_packaged_examples(), checkout]
+    for path in candidates:
+        if (path / "django_site" / "manage.py").is_file():
+            return path
+    raise DemoError(
+        f"found no example projects at {candidates[-1]}.\n"
+        "Reinstall the package (pip install --force-reinstall 'ripples[all]'), or run the demo "
+        "from a clone of the repository:\n"
+        "  python3 -m venv .venv && .venv/bin/pip install -e '.[all]' && .venv/bin/ripples demo\n"
+        "or point to the examples with --examples PATH."
+    )
+
+
+def _packaged_examples() -> list[Path]:
+    """``ripples/_examples`` of an installed wheel, when it is a directory on disk."""
+    path = Path(str(resources.files("ripples") / "_examples"))
+    return [path] if path.is_dir() else []
 
 
 def missing_packages(examples: Sequence[Example]) -> list[str]:

@@ -182,10 +182,12 @@ class DevServer:
 
     @property
     def running(self) -> bool:
+        """True between `start` and `stop` (or inside ``with``)."""
         return self._httpd is not None
 
     @property
     def port(self) -> int:
+        """The port it listens on (`int`); raises ``RuntimeError`` before `start`."""
         if not self._port:
             raise RuntimeError("the port is chosen when the server starts; call start() first")
         return self._port

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 import pytest
 
 from ripples import Ripples
+from ripples._config import SenderConfig
 from ripples._registry import shared_sender
-from ripples._sender import Sender, SenderConfig
+from ripples._sender import Sender
 from ripples.dev import DevServer
 
 from ..polling import wait_until

@@ -99,10 +99,11 @@ def _demo_module(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_outside_a_checkout_the_demo_says_what_to_do() -> None:
+def test_without_example_projects_the_demo_says_what_to_do() -> None:
     done = _demo_module("--examples", "/nonexistent/examples")
     assert done.returncode == 2
-    assert "source checkout" in done.stderr and "pip install -e '.[all]'" in done.stderr
+    assert "found no example projects at /nonexistent/examples" in done.stderr
+    assert "pip install -e '.[all]'" in done.stderr and "--examples PATH" in done.stderr
 
 
 def test_an_unknown_app_is_refused_with_the_choices() -> None:

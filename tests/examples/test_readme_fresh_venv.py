@@ -7,21 +7,12 @@ cloned so that uncommitted work is what gets tested.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from .helpers import clean_environment
-
-REPO = Path(__file__).resolve().parents[2]
-NOT_COPIED = shutil.ignore_patterns(
-    ".venv*", ".git", "__pycache__", "*.egg-info", "build", "dist", ".ripples",
-    ".mypy_cache", ".ruff_cache", ".pytest_cache", "*.sqlite3", "node_modules",
-)  # fmt: skip
+from .helpers import REPO, copy_checkout, machine_environment
 
 
 def readme_demo_command() -> str:
@@ -35,18 +26,11 @@ def readme_demo_command() -> str:
 
 @pytest.mark.slow
 def test_the_readme_demo_command_works_in_a_fresh_virtualenv(tmp_path: Path) -> None:
-    checkout = tmp_path / "ripples"
-    shutil.copytree(REPO, checkout, ignore=NOT_COPIED)
-    env = clean_environment()
-    env.pop("VIRTUAL_ENV", None)
-    env.pop("PYTHONPATH", None)
-    # `python3` must be the machine's, not this test run's virtualenv.
-    ours = str(Path(sys.executable).parent)
-    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != ours)
+    checkout = copy_checkout(tmp_path / "ripples")
     done = subprocess.run(
         ["bash", "-c", readme_demo_command()],
         cwd=checkout,
-        env=env,
+        env=machine_environment(),
         capture_output=True,
         text=True,
         timeout=1200,
