@@ -19,7 +19,6 @@ sender's queue stays in tracking order.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from typing import Any, Callable
@@ -27,6 +26,7 @@ from typing import Any, Callable
 from ._errors import RipplesAPIError, RipplesError
 from ._report import logger
 from ._transport import PermanentError, TransientError, Transport
+from ._wire import encode
 
 _BASE_BACKOFF = 0.25
 _MAX_BACKOFF = 30.0
@@ -44,7 +44,7 @@ def backoff(attempt: int, retry_after: float | None) -> float:
 
 def encode_batch(events: list[dict[str, Any]]) -> bytes:
     """The request body; raises ValueError/TypeError/OverflowError for a value JSON cannot carry."""
-    return json.dumps({"events": events}, allow_nan=False, separators=(",", ":")).encode()
+    return encode({"events": events})
 
 
 class Outcome:

@@ -37,7 +37,7 @@ from ._ledger import DeliveryStats
 from ._report import ErrorCallback, Reporter, logger, report
 from ._spooling import SPILL_INTERVAL, SpoolDriver, SpoolKeeper
 from ._transport import HttpTransport, Transport
-from ._wire import complete_event
+from ._wire import complete_batch
 
 _IDLE_EXIT_SECONDS = 30.0
 #: How long a wake-up waits for more events before sending, so that the
@@ -397,7 +397,7 @@ class Sender:
                     break
                 batch = buffer.take_batch_locked(min(queued, self.config.max_batch_size))
             owed -= len(batch)
-            events = [complete_event(item[0], item[1]) for item in batch]
+            events = complete_batch(batch)
             if not self._settle(batch, self._deliverer.deliver(events, deadline)):
                 return
         self._buffer.release_waiters(everyone=False)

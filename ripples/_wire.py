@@ -7,11 +7,27 @@ event keeps its ``$event_id`` and the API can de-duplicate it.
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
 import time
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Callable
 
 from ._version import __version__
+
+
+def _optional_orjson() -> Any:
+    """The optional C encoder (``pip install 'ripples[speedups]'``), or None."""
+    if os.environ.get("RIPPLES_NO_SPEEDUPS"):
+        return None
+    try:
+        return importlib.import_module("orjson")
+    except ImportError:
+        return None
+
+
+_orjson: Any = _optional_orjson()
 
 _SDK_FIELDS = {"$sdk_name": "python", "$sdk_version": __version__, "$platform": "server"}
 
@@ -40,10 +56,60 @@ def format_sent_at(ts: float) -> str:
 def complete_event(data: dict[str, Any], ts: float) -> dict[str, Any]:
     """Add the fields every event carries; idempotent, so retries keep their id.
 
-    A ``$event_id`` already set (derived from an idempotency key) is kept.
+    ``$sent_at`` marks a completed event; a ``$event_id`` set earlier (from an
+    idempotency key) is kept.
     """
     if "$sent_at" not in data:
-        data.setdefault("$event_id", new_event_id())
+        if "$event_id" not in data:
+            data["$event_id"] = new_event_id()
         data["$sent_at"] = format_sent_at(ts)
         data.update(_SDK_FIELDS)
     return data
+
+
+def complete_batch(items: Iterable[tuple[dict[str, Any], float, Any, int]]) -> list[dict[str, Any]]:
+    """:func:`complete_event` for a batch of queued items, with ids made in bulk.
+
+    The ids are version 4 UUIDs whose first 74 bits are random for each batch
+    and whose last 48 bits number the events of the batch: as unique as fully
+    random ids (a collision needs two batches to draw the same 74 bits) for a
+    tenth of the cost, and made in the sending process, so a forked child never
+    repeats its parent's.
+    """
+    h = os.urandom(10).hex()
+    prefix = f"{h[:8]}-{h[8:12]}-4{h[12:15]}-{'89ab'[int(h[15], 16) & 3]}{h[16:19]}-"
+    sdk = _SDK_FIELDS
+    sent_at = format_sent_at
+    events = []
+    n = 0
+    for item in items:
+        data = item[0]
+        if "$sent_at" not in data:
+            if "$event_id" not in data:
+                data["$event_id"] = f"{prefix}{n:012x}"
+                n += 1
+            data["$sent_at"] = sent_at(item[1])
+            data.update(sdk)
+        events.append(data)
+    return events
+
+
+def _encode_std(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _encode_fast(payload: dict[str, Any]) -> bytes:
+    """orjson, falling back to the standard encoder for what it refuses (ints past 64 bits)."""
+    assert _orjson is not None
+    try:
+        body: bytes = _orjson.dumps(payload)
+    except TypeError:
+        return _encode_std(payload)
+    return body
+
+
+#: ``encode(payload) -> bytes``: compact JSON; raises ValueError/TypeError/OverflowError
+#: for what JSON cannot carry. With orjson installed it is used: both produce compact
+#: JSON the API reads the same way. orjson writes a non-finite float as ``null`` where
+#: the standard encoder raises, but no event can hold one: the call site refuses them.
+encode: Callable[[dict[str, Any]], bytes] = _encode_std if _orjson is None else _encode_fast
