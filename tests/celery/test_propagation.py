@@ -81,3 +81,17 @@ def test_every_pool_stores_each_event_once_with_its_visitor(
     # After the worker drained and exited, nothing more arrived: each event is stored once.
     for user in [*users, anonymous]:
         assert len(collector.events(user_id=user)) == 4
+
+
+def test_a_celery_app_setting_that_does_not_import_fails_at_startup() -> None:
+    script = (
+        "import django\n"
+        "from django.conf import settings\n"
+        "settings.configure(INSTALLED_APPS=['ripples_celery'], CELERY_APP='no_such_module.app')\n"
+        "django.setup()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0
+    assert "ImproperlyConfigured: settings.CELERY_APP = 'no_such_module.app'" in done.stderr
