@@ -1,7 +1,8 @@
 """Celery signal handlers: carry the visitor in task headers, flush after tasks, drain at exit.
 
 Celery signals are process-wide, so the handlers are connected once (with a
-``dispatch_uid``) and look up what was installed in a small registry. The
+``dispatch_uid``) and serve every Celery app of the process; the clients to
+drain at shutdown are kept in a small registry. The
 visitor is bound in ``task_prerun`` and unbound in ``task_postrun``: both run
 in the thread (or greenlet) that executes the task, in every pool, so the
 ContextVar binding is exactly as wide as the task.
@@ -25,7 +26,6 @@ VISITOR_HEADER = "ripples_visitor_id"
 
 _lock = threading.Lock()
 _clients: list[Ripples] = []
-_apps: list[Celery] = []
 #: Where the binding entered for a task execution is kept, on its ``task.request``.
 _BINDING_ATTRIBUTE = "_ripples_binding"
 
@@ -48,14 +48,13 @@ def install(app: Celery, client: Ripples) -> Installation:
 
     ``client`` is the ``ripples.Ripples`` the tasks use (or ``ripples_django.ripples``);
     it is closed, draining its buffer within its ``shutdown_timeout`` (seconds),
-    when a prefork child or the worker shuts down. Never raises into tasks.
-    Raises TypeError when ``app`` is not a Celery app.
+    when a prefork child or the worker shuts down. The hooks are Celery signal
+    handlers, so they serve every Celery app in the process. Never raises into
+    tasks. Raises TypeError when ``app`` is not a Celery app.
     """
     if not isinstance(app, Celery):
         raise TypeError(f"ripples_celery.install(): app must be a celery.Celery, got {app!r}")
     with _lock:
-        if not any(known is app for known in _apps):
-            _apps.append(app)
         if not any(known is client for known in _clients):
             _clients.append(client)
     _connect()
