@@ -5,6 +5,7 @@
     ripples = Ripples()                       # reads RIPPLES_SECRET_KEY
     ripples.revenue(49.99, "user_123", currency="EUR")
     ripples.track("created a budget", "user_123", area="budgets")
+    ripples.revenue(49.99, "user_123", idempotency_key="stripe:evt_123")  # stored once
 
 Calls return at once; a background thread delivers batches, retries without
 double counting, and drains at exit.
@@ -27,6 +28,7 @@ if _typing.TYPE_CHECKING:
         VISITOR_COOKIE,
         VisitorBinding,
         bind_visitor,
+        current_visitor_id,
         set_visitor_id,
         visitor_id_from_cookies,
     )
@@ -38,6 +40,7 @@ if _typing.TYPE_CHECKING:
         RipplesError,
         RipplesValidationError,
     )
+    from ._events import event_id_for
     from ._ledger import DeliveryStats
 
 __all__ = [
@@ -52,6 +55,8 @@ __all__ = [
     "VisitorBinding",
     "__version__",
     "bind_visitor",
+    "current_visitor_id",
+    "event_id_for",
     "set_visitor_id",
     "visitor_id_from_cookie_headers",
     "visitor_id_from_cookies",
@@ -63,6 +68,8 @@ _HOMES = {
     "VISITOR_COOKIE": "._context",
     "VisitorBinding": "._context",
     "bind_visitor": "._context",
+    "current_visitor_id": "._context",
+    "event_id_for": "._events",
     "set_visitor_id": "._context",
     "visitor_id_from_cookies": "._context",
     "visitor_id_from_cookie_headers": "._cookies",

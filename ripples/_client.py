@@ -21,6 +21,7 @@ from ._context import _current, normalize_visitor_id
 from ._errors import RipplesValidationError
 from ._events import (
     amount_arg,
+    event_id_for,
     name_arg,
     properties_arg,
     subscription_fields,
@@ -65,6 +66,11 @@ class Ripples:
     integrations (``ripples_django``, ``ripples_flask``, ``ripples_asgi``) build or take
     one and flush it after each response. Every option is listed in the Configuration
     page of the docs, with its Django and Flask spelling.
+
+    Every tracking method takes ``idempotency_key`` (a non-empty `str` of at most 255
+    characters, default ``None``): the event's ``$event_id`` is then derived from the
+    key and the method (see `event_id_for`), so a webhook or task that runs twice with
+    the same key stores one event. Any other value raises `RipplesValidationError`.
 
     Args:
         secret_key: Your ``priv_...`` key (`str`). Default: the ``RIPPLES_SECRET_KEY``
@@ -178,6 +184,7 @@ class Ripples:
         timestamp: Any = None,
         ripples_visitor_id: str | None = None,
         visitor_id: str | None = None,
+        idempotency_key: str | None = None,
         **attributes: Any,
     ) -> None:
         """Track a payment; a negative amount is a refund.
@@ -194,6 +201,10 @@ class Ripples:
                 `bind_visitor` bound, else the client's ``visitor_id``. Malformed
                 values are left out (logged at debug level), never sent.
             visitor_id: Alias of ``ripples_visitor_id``.
+            idempotency_key: A key (`str`, 1 to 255 characters) naming this event once
+                and for all, e.g. ``f"stripe:{event.id}"``: every call with it sends the
+                same ``$event_id``, so retries of a job or webhook store one event.
+                Default ``None`` (a random id).
             **attributes: Custom properties, e.g. ``currency="EUR"`` (a 3-letter code;
                 default: the project's currency) and ``transaction_id=`` (links a refund
                 to its payment); values as for `track`.
@@ -201,14 +212,14 @@ class Ripples:
         Raises:
             RipplesValidationError: ``amount`` is not a finite number, ``user_id`` is blank or
                 not a str/int, a property cannot be JSON or starts with ``$``, or
-                ``timestamp`` cannot be parsed. Nothing is queued.
+                ``timestamp`` cannot be parsed, or a bad ``idempotency_key``. Nothing is queued.
         """
         value = amount_arg("revenue", "amount", amount)
         data, visitor = _event(
             "revenue", "revenue", user_id, attributes, ripples_visitor_id or visitor_id
         )
         data["$amount"] = value
-        self._enqueue("revenue", data, timestamp, visitor)
+        self._enqueue("revenue", data, timestamp, visitor, idempotency_key)
 
     def signup(
         self,
@@ -217,6 +228,7 @@ class Ripples:
         timestamp: Any = None,
         ripples_visitor_id: str | None = None,
         visitor_id: str | None = None,
+        idempotency_key: str | None = None,
         **attributes: Any,
     ) -> None:
         """Track a new user; pass the visitor (or use an integration) to keep attribution.
@@ -230,17 +242,22 @@ class Ripples:
                 `bind_visitor` bound, else the client's ``visitor_id``. Malformed
                 values are left out (logged at debug level), never sent.
             visitor_id: Alias of ``ripples_visitor_id``.
+            idempotency_key: A key (`str`, 1 to 255 characters) naming this event once
+                and for all, e.g. ``f"stripe:{event.id}"``: every call with it sends the
+                same ``$event_id``, so retries of a job or webhook store one event.
+                Default ``None`` (a random id).
             **attributes: Custom properties, e.g. ``email=``, ``name=``, ``referral=``;
                 values as for `track`.
 
         Raises:
             RipplesValidationError: ``user_id`` is blank or not a str/int, a property cannot
-                be JSON or starts with ``$``, or ``timestamp`` cannot be parsed. Nothing is queued.
+                be JSON or starts with ``$``, ``timestamp`` cannot be parsed, or a bad
+                ``idempotency_key``. Nothing is queued.
         """
         data, visitor = _event(
             "signup", "signup", user_id, attributes, ripples_visitor_id or visitor_id
         )
-        self._enqueue("signup", data, timestamp, visitor)
+        self._enqueue("signup", data, timestamp, visitor, idempotency_key)
 
     def track(
         self,
@@ -252,6 +269,7 @@ class Ripples:
         timestamp: Any = None,
         ripples_visitor_id: str | None = None,
         visitor_id: str | None = None,
+        idempotency_key: str | None = None,
         **attributes: Any,
     ) -> None:
         """Track a meaningful product action; ``activated=True`` marks this user's activation.
@@ -271,6 +289,10 @@ class Ripples:
                 `bind_visitor` bound, else the client's ``visitor_id``. Malformed
                 values are left out (logged at debug level), never sent.
             visitor_id: Alias of ``ripples_visitor_id``.
+            idempotency_key: A key (`str`, 1 to 255 characters) naming this event once
+                and for all, e.g. ``f"stripe:{event.id}"``: every call with it sends the
+                same ``$event_id``, so retries of a job or webhook store one event.
+                Default ``None`` (a random id).
             **attributes: Custom properties: `str`, `int`, `float`, `bool`, ``None``,
                 `Decimal`, `datetime`/`date`, `UUID`, enums, and lists, tuples or dicts of
                 those. Keys may not start with ``$``.
@@ -278,8 +300,8 @@ class Ripples:
         Raises:
             RipplesValidationError: ``action_name`` or ``area`` is blank or not a str,
                 ``activated`` is not a bool or None, ``user_id`` is blank, a property
-                cannot be JSON or starts with ``$``, or ``timestamp`` cannot be parsed.
-                Nothing is queued.
+                cannot be JSON or starts with ``$``, ``timestamp`` cannot be parsed, or a
+                bad ``idempotency_key``. Nothing is queued.
         """
         name = name_arg("track", "action_name", action_name)
         data, visitor = _event(
@@ -294,7 +316,7 @@ class Ripples:
                     f"track(): activated must be True, False or None, got {activated!r}"
                 )
             data["$activated"] = activated
-        self._enqueue("track", data, timestamp, visitor)
+        self._enqueue("track", data, timestamp, visitor, idempotency_key)
 
     def identify(
         self,
@@ -303,6 +325,7 @@ class Ripples:
         timestamp: Any = None,
         ripples_visitor_id: str | None = None,
         visitor_id: str | None = None,
+        idempotency_key: str | None = None,
         **attributes: Any,
     ) -> None:
         """Set or update a user's traits (email, name, avatar_url, custom keys).
@@ -316,17 +339,22 @@ class Ripples:
                 `bind_visitor` bound, else the client's ``visitor_id``. Malformed
                 values are left out (logged at debug level), never sent.
             visitor_id: Alias of ``ripples_visitor_id``.
+            idempotency_key: A key (`str`, 1 to 255 characters) naming this event once
+                and for all, e.g. ``f"stripe:{event.id}"``: every call with it sends the
+                same ``$event_id``, so retries of a job or webhook store one event.
+                Default ``None`` (a random id).
             **attributes: The traits, e.g. ``email=``, ``name=``, ``avatar_url=``,
                 ``company=``; values as for `track`.
 
         Raises:
             RipplesValidationError: ``user_id`` is blank or not a str/int, a trait cannot be
-                JSON or starts with ``$``, or ``timestamp`` cannot be parsed. Nothing is queued.
+                JSON or starts with ``$``, ``timestamp`` cannot be parsed, or a bad
+                ``idempotency_key``. Nothing is queued.
         """
         data, visitor = _event(
             "identify", "identify", user_id, attributes, ripples_visitor_id or visitor_id
         )
-        self._enqueue("identify", data, timestamp, visitor)
+        self._enqueue("identify", data, timestamp, visitor, idempotency_key)
 
     def subscription(
         self,
@@ -339,6 +367,7 @@ class Ripples:
         timestamp: Any = None,
         ripples_visitor_id: str | None = None,
         visitor_id: str | None = None,
+        idempotency_key: str | None = None,
         **attributes: Any,
     ) -> None:
         """Track a subscription change for MRR (a revenue event with ``$amount`` 0).
@@ -361,6 +390,10 @@ class Ripples:
                 `bind_visitor` bound, else the client's ``visitor_id``. Malformed
                 values are left out (logged at debug level), never sent.
             visitor_id: Alias of ``ripples_visitor_id``.
+            idempotency_key: A key (`str`, 1 to 255 characters) naming this event once
+                and for all, e.g. ``f"stripe:{event.id}"``: every call with it sends the
+                same ``$event_id``, so retries of a job or webhook store one event.
+                Default ``None`` (a random id).
             **attributes: ``currency=`` (a 3-letter code), ``name=`` or ``plan=`` (the
                 plan name, as ``$name``), ``interval_count=`` (a positive `int`,
                 default 1: e.g. 3 with ``"month"`` for quarterly), and custom
@@ -369,19 +402,27 @@ class Ripples:
         Raises:
             RipplesValidationError: An unknown ``status`` or ``interval``, a negative or
                 non-numeric ``amount``, a bad ``interval_count``, a blank id, a property
-                that cannot be JSON, or a ``timestamp`` that cannot be parsed. Nothing is queued.
+                that cannot be JSON, a ``timestamp`` that cannot be parsed, or a bad
+                ``idempotency_key``. Nothing is queued.
         """
         fields = subscription_fields(subscription_id, status, amount, interval, attributes)
         data, visitor = _event(
             "subscription", "revenue", user_id, attributes, ripples_visitor_id or visitor_id
         )
         data.update(fields)
-        self._enqueue("subscription", data, timestamp, visitor)
+        self._enqueue("subscription", data, timestamp, visitor, idempotency_key)
 
     def _enqueue(
-        self, method: str, data: dict[str, Any], timestamp: Any, explicit_visitor: Any
+        self,
+        method: str,
+        data: dict[str, Any],
+        timestamp: Any,
+        explicit_visitor: Any,
+        idempotency_key: Any = None,
     ) -> None:
         ts = _now() if timestamp is None else timestamp_arg(method, timestamp)
+        if idempotency_key is not None:
+            data["$event_id"] = event_id_for(method, idempotency_key)
         binding = _current.get()
         visitor = None
         if explicit_visitor is not None:

@@ -146,6 +146,17 @@ def current_binding() -> VisitorBinding | None:
     return _current.get()
 
 
+def current_visitor_id() -> str | None:
+    """The visitor id bound to the current context (a lowercase UUID string), or None.
+
+    Bound by :func:`bind_visitor`, :func:`set_visitor_id` or an integration's
+    middleware. Read it when handing work to a background job, so the job can
+    bind the same visitor (``ripples_celery`` does this for Celery tasks).
+    """
+    binding = _current.get()
+    return None if binding is None else binding.visitor_id
+
+
 def bind_visitor(visitor_id: str | None) -> VisitorBinding:
     """A binding for ``visitor_id`` (malformed or None: no visitor); enter it with ``with``.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 import sys
+import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -23,6 +24,13 @@ from ._errors import RipplesValidationError
 SUBSCRIPTION_STATUSES = frozenset({"active", "canceled", "past_due", "trialing", "paused"})
 BILLING_INTERVALS = frozenset({"month", "year", "week", "day"})
 
+
+#: The namespace of every ``$event_id`` derived from an idempotency key (a fixed
+#: UUID of our own: changing it would break de-duplication across SDK versions).
+IDEMPOTENCY_NAMESPACE = uuid.UUID("5b0f3c56-2d8e-4a57-9a43-7e1d6c2f9b10")
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+#: The tracking methods an idempotency key can be scoped to.
+TRACKING_METHODS = frozenset({"revenue", "signup", "track", "identify", "subscription"})
 
 _MAX_DEPTH = 20
 _PLAIN_TYPES = frozenset({str, int, bool, type(None)})
@@ -46,6 +54,47 @@ def name_arg(method: str, argument: str, value: Any) -> str:
     raise RipplesValidationError(
         f"{method}(): {argument} must be a non-empty string, got {value!r}"
     )
+
+
+def idempotency_key_arg(method: str, key: Any) -> str:
+    """A key as a non-empty ``str`` of at most 255 characters, else a validation error."""
+    if isinstance(key, str) and 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        text = str(key)  # a subclass (e.g. a lazy or safe string) as its plain value
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: no stable bytes to derive an id from
+            raise RipplesValidationError(
+                f"{method}(): idempotency_key must be valid Unicode text, got {key!r}"
+            ) from None
+        return text
+    if isinstance(key, str) and len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        got = f"a string of {len(key)} characters"
+    else:
+        got = repr(key)
+    raise RipplesValidationError(
+        f"{method}(): idempotency_key must be a non-empty string of at most "
+        f"{MAX_IDEMPOTENCY_KEY_LENGTH} characters, got {got}"
+    )
+
+
+def event_id_for(method: str, idempotency_key: str) -> str:
+    """The ``$event_id`` a tracking call sends for ``idempotency_key``.
+
+    ``method`` is the tracking method called (``"revenue"``, ``"signup"``,
+    ``"track"``, ``"identify"`` or ``"subscription"``), so one key used by two
+    methods gives two events. The id is a name-based (version 5) UUID string,
+    the same in every process and SDK version, which is how a retried task or
+    webhook sends the same event id and the API stores the event once.
+
+    Raises :class:`RipplesValidationError` for an unknown method or a key that
+    is not a non-empty string of at most 255 characters.
+    """
+    if method not in TRACKING_METHODS:
+        raise RipplesValidationError(
+            f"event_id_for(): method must be one of {sorted(TRACKING_METHODS)}, got {method!r}"
+        )
+    key = idempotency_key_arg(method, idempotency_key)
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, method + "\n" + key))
 
 
 def amount_arg(method: str, argument: str, amount: Any) -> float | int:

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ._event_table import event_kind, render, short
+from ._events import event_id_for
 
 Event = dict[str, Any]
 Events = Iterable[Mapping[str, Any]]
@@ -50,6 +51,11 @@ class Expected:
         """Why ``event`` does not match, one short item per field (empty when it does)."""
         why: list[str] = []
         for key, want in self.fields.items():
+            if isinstance(want, KeyedEventId):
+                wanted = want.for_kind(event_kind(event))
+                if wanted is None or event.get(key) != wanted:
+                    why.append(f"$event_id not from idempotency_key={short(want.key)}")
+                continue
             if want is ABSENT:
                 if key in event:
                     why.append(f"{key}={short(event[key])} (expected absent)")
@@ -72,7 +78,7 @@ class Expected:
         what = (f"{self.kind} " if self.kind else "") + ("events" if plural else "event")
         if not self.fields:
             return what
-        return f"{what} with " + ", ".join(f"{k}={short(v)}" for k, v in self.fields.items())
+        return f"{what} with " + ", ".join(_describe_field(k, v) for k, v in self.fields.items())
 
     def assert_one(self, events: Events) -> Event:
         """The first matching event; else an ``AssertionError`` listing the recorded ones."""
@@ -92,6 +98,27 @@ class Expected:
             )
         count = f"{len(recorded)} event" + ("" if len(recorded) == 1 else "s")
         return f"Recorded instead ({count}, oldest first):\n" + render(recorded, self.explain)
+
+
+def _describe_field(key: str, value: Any) -> str:
+    if isinstance(value, KeyedEventId):
+        return f"idempotency_key={short(value.key)}"
+    return f"{key}={short(value)}"
+
+
+class KeyedEventId:
+    """Expected ``$event_id``: derived from an idempotency key and the event's method."""
+
+    def __init__(self, key: str) -> None:
+        event_id_for("track", key)  # a bad key fails the test at once, as the call would
+        self.key = key
+
+    def for_kind(self, kind: Any) -> str | None:
+        """The id a call of ``kind`` (the event's method) sends for the key; None if unknown."""
+        try:
+            return event_id_for(kind, self.key)
+        except Exception:  # an unknown $type: no id can match
+            return None
 
 
 class Cents:
@@ -127,9 +154,11 @@ def wire_fields(
     activated: bool | None = None,
     visitor_id: Any = None,
     amount: Any = None,
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """The expected wire fields, without the ones left as ``None`` (not checked)."""
     fields: dict[str, Any] = {
+        "$event_id": None if idempotency_key is None else KeyedEventId(idempotency_key),
         "$type": type,
         "$name": name,
         "$user_id": wire_user_id(user_id),

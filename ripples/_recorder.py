@@ -118,18 +118,36 @@ class EventRecorder:
         user_id: Any = None,
         visitor_id: Any = None,
         name: str | None = None,
+        idempotency_key: str | None = None,
     ) -> list[Event]:
-        """Events matching every given field (``None`` = any)."""
-        expected = Expected(
-            None, wire_fields(type=type, user_id=user_id, name=name, visitor_id=visitor_id)
+        """Events matching every given field (``None`` = any).
+
+        ``idempotency_key`` matches the events tracked with that key (their derived
+        ``$event_id``, whatever the tracking method).
+        """
+        fields = wire_fields(
+            type=type,
+            user_id=user_id,
+            name=name,
+            visitor_id=visitor_id,
+            idempotency_key=idempotency_key,
         )
+        expected = Expected(None, fields)
         return [event for event in self.events if expected.matches(event)]
 
     def tracked(
-        self, action_name: str | None = None, *, user_id: Any = None, area: str | None = None
+        self,
+        action_name: str | None = None,
+        *,
+        user_id: Any = None,
+        area: str | None = None,
+        idempotency_key: str | None = None,
     ) -> list[Event]:
-        """``track`` events, optionally only one action / user / area."""
-        expected = Expected("track", wire_fields(name=action_name, user_id=user_id, area=area))
+        """``track`` events, optionally only one action / user / area / idempotency key."""
+        fields = wire_fields(
+            name=action_name, user_id=user_id, area=area, idempotency_key=idempotency_key
+        )
+        expected = Expected("track", fields)
         return [event for event in self.events if expected.matches(event)]
 
     def for_user(self, user_id: Any) -> list[Event]:
@@ -167,6 +185,7 @@ class EventRecorder:
         type: str | None = None,
         user_id: Any = None,
         name: str | None = None,
+        idempotency_key: str | None = None,
     ) -> list[Event]:
         """Wait until ``count`` matching events were recorded, for work done in other threads.
 
@@ -174,7 +193,8 @@ class EventRecorder:
         recorded when the deadline passes.
         """
         __tracebackhide__ = True
-        expected = Expected(None, wire_fields(type=type, user_id=user_id, name=name))
+        fields = wire_fields(type=type, user_id=user_id, name=name, idempotency_key=idempotency_key)
+        expected = Expected(None, fields)
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:

@@ -12,9 +12,10 @@ still fails the test. The pytest fixture ``ripples_events`` wraps this.
 
 The assertion helpers take the recorder or any list of wire dicts. Arguments
 left as ``None`` are not checked; pass ``ABSENT`` to require that a field is
-missing (e.g. ``visitor_id=ABSENT``). On failure they raise ``AssertionError``
-with a table of what was recorded instead, so a test failure says what the
-code under test did.
+missing (e.g. ``visitor_id=ABSENT``). ``idempotency_key="stripe:evt_1"`` matches
+the event a tracking call made with that key (its derived ``$event_id``). On
+failure they raise ``AssertionError`` with a table of what was recorded
+instead, so a test failure says what the code under test did.
 """
 
 from __future__ import annotations
@@ -67,12 +68,18 @@ def assert_tracked(
     area: Any = None,
     activated: bool | None = None,
     visitor_id: Any = None,
+    idempotency_key: str | None = None,
     **props: Any,
 ) -> Event:
     """Assert a ``track`` event for ``action_name`` matching the given fields; return it."""
     __tracebackhide__ = True  # pytest: show the caller's line, not ours
     fields = wire_fields(
-        name=action_name, user_id=user_id, area=area, activated=activated, visitor_id=visitor_id
+        name=action_name,
+        user_id=user_id,
+        area=area,
+        activated=activated,
+        visitor_id=visitor_id,
+        idempotency_key=idempotency_key,
     )
     return Expected("track", fields, props).assert_one(events)
 
@@ -85,12 +92,18 @@ def assert_not_tracked(
     area: Any = None,
     activated: bool | None = None,
     visitor_id: Any = None,
+    idempotency_key: str | None = None,
     **props: Any,
 ) -> None:
     """Assert that no ``track`` event matches ``action_name`` and the given fields."""
     __tracebackhide__ = True
     fields = wire_fields(
-        name=action_name, user_id=user_id, area=area, activated=activated, visitor_id=visitor_id
+        name=action_name,
+        user_id=user_id,
+        area=area,
+        activated=activated,
+        visitor_id=visitor_id,
+        idempotency_key=idempotency_key,
     )
     expected = Expected("track", fields, props)
     matching = [event for event in events if expected.matches(event)]
@@ -102,20 +115,30 @@ def assert_not_tracked(
 
 
 def assert_signup(
-    events: Events, user_id: Any = None, *, visitor_id: Any = None, **props: Any
+    events: Events,
+    user_id: Any = None,
+    *,
+    visitor_id: Any = None,
+    idempotency_key: str | None = None,
+    **props: Any,
 ) -> Event:
     """Assert a ``signup`` event matching the given fields; return it."""
     __tracebackhide__ = True
-    fields = wire_fields(user_id=user_id, visitor_id=visitor_id)
+    fields = wire_fields(user_id=user_id, visitor_id=visitor_id, idempotency_key=idempotency_key)
     return Expected("signup", fields, props).assert_one(events)
 
 
 def assert_identified(
-    events: Events, user_id: Any = None, *, visitor_id: Any = None, **traits: Any
+    events: Events,
+    user_id: Any = None,
+    *,
+    visitor_id: Any = None,
+    idempotency_key: str | None = None,
+    **traits: Any,
 ) -> Event:
     """Assert an ``identify`` event matching the given fields and traits; return it."""
     __tracebackhide__ = True
-    fields = wire_fields(user_id=user_id, visitor_id=visitor_id)
+    fields = wire_fields(user_id=user_id, visitor_id=visitor_id, idempotency_key=idempotency_key)
     return Expected("identify", fields, traits).assert_one(events)
 
 
@@ -125,6 +148,7 @@ def assert_revenue(
     user_id: Any = None,
     *,
     visitor_id: Any = None,
+    idempotency_key: str | None = None,
     **props: Any,
 ) -> Event:
     """Assert a payment or refund (negative ``amount``) matching the given fields; return it.
@@ -133,7 +157,9 @@ def assert_revenue(
     Subscription changes (also ``revenue`` on the wire) never match here.
     """
     __tracebackhide__ = True
-    fields = wire_fields(amount=amount, user_id=user_id, visitor_id=visitor_id)
+    fields = wire_fields(
+        amount=amount, user_id=user_id, visitor_id=visitor_id, idempotency_key=idempotency_key
+    )
     return Expected("revenue", fields, props).assert_one(events)
 
 
@@ -146,6 +172,7 @@ def assert_subscription(
     amount: Any = None,
     interval: str | None = None,
     visitor_id: Any = None,
+    idempotency_key: str | None = None,
     **props: Any,
 ) -> Event:
     """Assert a subscription change matching the given fields; return it.
@@ -154,7 +181,7 @@ def assert_subscription(
     ``Ripples.subscription`` (29.00 matches the wire's ``"2900"`` cents).
     """
     __tracebackhide__ = True
-    fields = wire_fields(user_id=user_id, visitor_id=visitor_id)
+    fields = wire_fields(user_id=user_id, visitor_id=visitor_id, idempotency_key=idempotency_key)
     fields.update(
         (key, value)
         for key, value in (

@@ -43,6 +43,18 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+step "redis-server for the Celery tests (a real broker)"
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) \
+      >/tmp/ripples-apt.log 2>&1 || { cat /tmp/ripples-apt.log; exit 1; }
+  elif [ -n "${CI:-}" ]; then
+    echo "redis-server is required in CI and could not be installed" >&2; exit 1
+  else
+    echo "redis-server not found: the Celery tests will be skipped (apt-get install redis-server)"
+  fi
+fi
+
 step "ruff"
 .venv/bin/ruff check .
 

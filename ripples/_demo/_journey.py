@@ -19,6 +19,10 @@ ACTIVATION_ENTRIES = 10
 PRICES = {"pro": Decimal("29.00"), "team": Decimal("99.00")}
 YEARLY = {"pro": Decimal("290.00"), "team": Decimal("990.00")}
 CURRENCIES = ("EUR", "USD", "GBP")
+#: Examples with a Stripe-style payment webhook, and its path.
+WEBHOOKS = {"django": "/webhooks/stripe"}
+#: Webhooks are delivered at least once; the demo delivers each one this many times.
+WEBHOOK_DELIVERIES = 2
 
 
 @dataclass
@@ -57,7 +61,8 @@ def make_visitors(app: str, count: int) -> list[Visitor]:
 
 def journey_requests(visitor: Visitor) -> int:
     """How many requests ``play`` makes for ``visitor`` (for the progress line)."""
-    return 6 + ACTIVATION_ENTRIES + visitor.refunds
+    webhooks = WEBHOOK_DELIVERIES if visitor.app in WEBHOOKS else 0
+    return 6 + ACTIVATION_ENTRIES + visitor.refunds + webhooks
 
 
 def play(visitor: Visitor, base_url: str, tick: Callable[[], None] = lambda: None) -> Visitor:
@@ -84,6 +89,13 @@ class _Caller:
                 f"{method} {path} answered {response.status_code}: {response.text[:200]}"
             )
         return response.json() if path.startswith("/api/") else None
+
+    def deliver(self, path: str, body: dict[str, Any]) -> None:
+        """POST as a payment provider would: no browser cookie, no user token."""
+        response = requests.post(self.base_url + path, json=body, timeout=20)
+        self.tick()
+        if response.status_code >= 300:
+            raise DemoError(f"POST {path} answered {response.status_code}: {response.text[:200]}")
 
 
 def _walk(visitor: Visitor, call: _Caller) -> None:
@@ -116,6 +128,17 @@ def _walk(visitor: Visitor, call: _Caller) -> None:
     if visitor.refunds:
         call("POST", f"/api/payments/{txn}/refund")
         expect("revenue", {"$amount": -price, **money})
+
+    webhook = WEBHOOKS.get(visitor.app)
+    if webhook:  # the provider reports a renewal; its retry delivers the same event again
+        event_id = f"evt_demo_{uuid.uuid4().hex[:16]}"
+        payment = {"amount": int(price * 100), "currency": visitor.currency.lower(),
+                   "customer": visitor.user_id}  # fmt: skip
+        delivery = {"id": event_id, "type": "invoice.paid", "data": {"object": payment}}
+        for _ in range(WEBHOOK_DELIVERIES):
+            call.deliver(webhook, delivery)
+        expect("revenue", {"$amount": price, "currency": visitor.currency,
+                           "transaction_id": event_id, "$visitor_id": None})  # fmt: skip
 
     change = {"plan": visitor.plan, "interval": "year", "currency": visitor.currency}
     subscription_id = call("POST", "/api/plan", change)["subscription_id"]

@@ -17,7 +17,7 @@ import pytest
 from ripples import Ripples
 
 PACKAGES = ("ripples", "ripples.testing", "ripples.dev", "ripples_django", "ripples_flask",
-            "ripples_asgi")  # fmt: skip
+            "ripples_asgi", "ripples_celery")  # fmt: skip
 TRACKING = ("revenue", "signup", "track", "identify", "subscription")
 
 

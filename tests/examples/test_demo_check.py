@@ -85,3 +85,29 @@ def test_events_of_unknown_users_and_failed_journeys_are_reported() -> None:
         "flask visitor 1: POST /api/plan answered 500: boom",
         "1 event(s) for unknown user ghost",
     ]
+
+
+def _webhook_visitor() -> tuple[Visitor, dict[str, Any]]:
+    visitor = _visitor()
+    webhook = {"$type": "revenue", "$user_id": "u1", "$amount": 29, "currency": "EUR",
+               "transaction_id": "evt_1", "$visitor_id": None}  # fmt: skip
+    visitor.expected.append(webhook)
+    return visitor, webhook
+
+
+def test_a_webhook_payment_stored_once_without_a_visitor_passes() -> None:
+    visitor, webhook = _webhook_visitor()
+    events = _delivered(visitor)
+    events[-1] = {k: v for k, v in webhook.items() if v is not None}
+    events[-1]["$event_id"] = str(uuid.uuid4())
+    assert verify(events, [visitor]) == []
+
+
+def test_a_webhook_payment_counted_twice_is_a_failure() -> None:
+    visitor, webhook = _webhook_visitor()
+    events = _delivered(visitor)
+    events[-1] = {k: v for k, v in webhook.items() if v is not None}
+    for _ in range(2):  # a second delivery with a new id: no idempotency key
+        events.append({**events[-1], "$event_id": str(uuid.uuid4())})
+    events.pop(-3)
+    assert verify(events, [visitor]) == ["flask visitor 1: unexpected revenue 29 EUR"]

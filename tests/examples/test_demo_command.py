@@ -59,14 +59,17 @@ def test_the_demo_plays_every_app_and_passes_its_own_check() -> None:
     with _demo("--visitors", "2", stdout=subprocess.PIPE, stderr=subprocess.PIPE) as demo:
         report, progress = demo.communicate()
     assert demo.returncode == 0, report + progress
-    assert "OK: all 138 expected events arrived exactly once" in report  # 3 apps x (3x15 + 1)
+    # 3 apps x (3x15 + 1), plus Django's 3 renewals by webhook (each posted twice, stored once)
+    assert "OK: all 141 expected events arrived exactly once" in report
     for name, server in (("django", "gunicorn"), ("flask", "gunicorn"), ("fastapi", "uvicorn")):
         assert f"{name:<8} {server}" in report
     assert report.count("2 of 2 browser signups linked to their visitor") == 3
-    assert report.count("EUR 29.00, GBP 29.00, USD 0.00 (3 payments, 1 refund") == 3
+    assert report.count("EUR 29.00, GBP 29.00, USD 0.00 (3 payments, 1 refund") == 2
+    assert report.count("EUR 58.00, GBP 58.00, USD 99.00 (6 payments, 1 refund") == 1
+    assert "3 payments by webhook, each delivered 2 times and stored once" in report
     assert report.count("transactions: 3 of 3 users activated") == 3
     # Progress goes to stderr, as plain lines when it is not a terminal.
-    assert "ripples demo: waiting for events: 138/138" in progress.splitlines()
+    assert "ripples demo: waiting for events: 141/141" in progress.splitlines()
 
 
 @pytest.mark.parametrize(

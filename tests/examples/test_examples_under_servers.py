@@ -13,7 +13,7 @@ import requests
 
 from ripples._demo._apps import RunningApp
 from ripples._demo._check import verify
-from ripples._demo._journey import Visitor, make_visitors, play
+from ripples._demo._journey import WEBHOOKS, Visitor, make_visitors, play
 from ripples.dev import DevServer
 
 NAMES = ["django", "flask", "fastapi"]
@@ -29,7 +29,8 @@ def test_concurrent_visitors_get_exactly_their_events_without_any_flush(
         list(pool.map(lambda visitor: play(visitor, app.url), visitors))
     assert [visitor.error for visitor in visitors] == [""] * len(visitors)
     expected = sum(len(visitor.expected) for visitor in visitors)
-    assert expected == 4 * 15 + 1  # one visitor also refunds
+    webhooks = 4 if name in WEBHOOKS else 0  # each visitor's renewal, by webhook (posted twice)
+    assert expected == 4 * 15 + 1 + webhooks  # one visitor also refunds
 
     # Delivered while the app keeps running: the integration flushed after each request.
     mine = _events_of(collector, visitors, wait_for=expected)
@@ -56,7 +57,15 @@ def _assert_journey(visitor: Visitor, events: list[dict[str, Any]]) -> None:
     """The documented events, spelled out independently of the demo's own check."""
     kinds = sorted(event["$type"] for event in events)
     refunds = 1 if visitor.refunds else 0
-    assert kinds == sorted(["signup", "identify"] + ["track"] * 11 + ["revenue"] * (2 + refunds))
+    webhook = [e for e in events if str(e.get("transaction_id")).startswith("evt_")]
+    assert len(webhook) == (1 if visitor.app in WEBHOOKS else 0)  # delivered twice, stored once
+    for renewal in webhook:
+        assert "$visitor_id" not in renewal  # a server-to-server call has no browser
+        assert renewal["currency"] == visitor.currency
+        events = [e for e in events if e is not renewal]
+    assert kinds == sorted(
+        ["signup", "identify"] + ["track"] * 11 + ["revenue"] * (2 + refunds + len(webhook))
+    )
     tracks = [event for event in events if event["$type"] == "track"]
     assert sorted({(e["$name"], e["$area"]) for e in tracks}) == [
         ("added transaction", "transactions"),

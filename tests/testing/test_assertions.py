@@ -152,3 +152,27 @@ def test_format_events_hides_boilerplate_unless_asked(events: EventRecorder) -> 
     assert str(events) == short
     full = format_events(events[:1], all_fields=True)
     assert "$event_id=" in full and "$sent_at=" in full
+
+
+def test_idempotency_key_filters_match_the_derived_event_id() -> None:
+    client = Ripples(disabled=True)
+    with record_events() as recorder:
+        client.revenue(49, "7", idempotency_key="stripe:evt_1")
+        client.revenue(49, "7", idempotency_key="stripe:evt_2")
+        client.track("paid", "7", idempotency_key="stripe:evt_1")
+        client.signup("7", idempotency_key="confirm:7")
+        client.identify("7", idempotency_key="profile:7")
+        client.subscription("sub_1", "7", "active", 29, idempotency_key="sub:1")
+    assert assert_revenue(recorder, 49, idempotency_key="stripe:evt_2") == recorder[1]
+    assert_tracked(recorder, "paid", idempotency_key="stripe:evt_1")
+    assert_signup(recorder, "7", idempotency_key="confirm:7")
+    assert_identified(recorder, "7", idempotency_key="profile:7")
+    assert_subscription(recorder, "sub_1", idempotency_key="sub:1")
+    assert_not_tracked(recorder, "paid", idempotency_key="stripe:evt_2")
+    assert recorder.filter(idempotency_key="stripe:evt_1") == [recorder[0], recorder[2]]
+    assert recorder.tracked(idempotency_key="stripe:evt_1") == [recorder[2]]
+    assert recorder.wait_for(2, 1, idempotency_key="stripe:evt_1") == [recorder[0], recorder[2]]
+    with pytest.raises(AssertionError, match="idempotency_key='stripe:evt_9'"):
+        assert_revenue(recorder, idempotency_key="stripe:evt_9")
+    with pytest.raises(AssertionError):  # the key is scoped by method: a track is not a signup
+        assert_signup(recorder, idempotency_key="stripe:evt_1")

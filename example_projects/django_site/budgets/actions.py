@@ -66,6 +66,27 @@ def pay(user: User, *, plan: str, currency: str) -> Payment:
     return payment
 
 
+#: Currencies Stripe sends in whole units (no cents).
+ZERO_DECIMAL_CURRENCIES = frozenset({"BIF", "CLP", "JPY", "KRW", "PYG", "VND", "XAF", "XOF"})
+
+
+def record_webhook_payment(user: User, *, event_id: str, cents: int, currency: str) -> None:
+    """A payment reported by the payment provider's webhook, counted once per ``event_id``.
+
+    Webhooks are delivered at least once: the idempotency key gives every
+    delivery of one event the same ``$event_id``, so Ripples stores one payment.
+    """
+    code = currency.upper()
+    amount = Decimal(cents) if code in ZERO_DECIMAL_CURRENCIES else Decimal(cents) / 100
+    ripples.revenue(
+        amount,
+        user.tracking_id,
+        currency=code,
+        transaction_id=event_id,
+        idempotency_key=f"stripe:{event_id}",
+    )
+
+
 def refund(user: User, payment: Payment) -> Payment:
     # Mark it refunded only if nobody else just did: a refund is tracked once.
     if not Payment.objects.filter(pk=payment.pk, refunded=False).update(refunded=True):

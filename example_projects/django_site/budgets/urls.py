@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import api, views
+from . import api, views, webhooks
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -26,4 +26,5 @@ urlpatterns = [
     path("api/payments/<str:txn>/refund", api.refund),
     path("api/plan", api.change_plan),
     path("api/profile", api.edit_profile),
+    path("webhooks/stripe", webhooks.stripe_webhook),
 ]
