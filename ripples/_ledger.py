@@ -76,6 +76,19 @@ class DeliveryStats:
             + self.undelivered_at_exit
         )
 
+    def describe(self) -> str:
+        """One line for a terminal: the counts, the spool, and the last error if any."""
+        line = (
+            f"tracked {self.tracked}, delivered {self.delivered}, pending {self.pending}, "
+            f"refused {self.refused}, dropped {self.dropped}, spooled {self.spooled}, "
+            f"recovered {self.recovered}, spool {self.spool_bytes} bytes"
+        )
+        if self.undelivered_at_exit:
+            line += f", undelivered at exit {self.undelivered_at_exit}"
+        if self.last_error:
+            line += f"; last error: {self.last_error}"
+        return line
+
     @property
     def lost(self) -> int:
         """Events that will never reach the API: refused, dropped or undelivered at exit."""

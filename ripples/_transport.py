@@ -125,10 +125,15 @@ class HttpTransport:
 
     def send(self, body: bytes, events: list[dict[str, Any]], timeout: tuple[float, float]) -> None:
         """POST ``body``; raises TransientError or RipplesAPIError (``events`` is unused)."""
+        failure = None
         try:
             response = self.session().post(self._url, data=body, timeout=timeout)
         except requests.RequestException as exc:
-            raise TransientError(self._redact(f"{type(exc).__name__}: {exc}")) from None
+            failure = self._redact(f"{type(exc).__name__}: {exc}")
+        if failure is not None:
+            # Raised outside the except block, so the error does not keep the requests
+            # exception (and its connection pool) alive through __context__.
+            raise TransientError(failure)
         status = response.status_code
         if status < 300:
             response.close()

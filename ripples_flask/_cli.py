@@ -75,18 +75,19 @@ def run_check(extension: _Extension, user_id: str, timeout: float | None) -> tup
     client = ripples.Ripples(**kwargs)
     client.identify(user_id)
     delivered = client.flush(timeout)
+    ledger = f"\nDelivery ledger: {client.stats().describe()}"
     if errors:
         status = getattr(errors[0], "status_code", None)
         hint = _HINTS.get(status or 0) or (
             f"the API answered HTTP {status}" if status else "could not reach the API"
         )
-        return False, f"Ripples check failed for {url}: {hint}.\n{errors[0]}"
+        return False, f"Ripples check failed for {url}: {hint}.\n{errors[0]}{ledger}"
     if not delivered:
         return False, (
             f"Ripples check failed for {url}: no answer in time; check RIPPLES_BASE_URL "
-            "and the network."
+            "and the network." + ledger
         )
     return True, (
         f"Ripples check OK: {url} accepted a test event (identify {user_id!r}); "
-        "the secret key and URL work."
+        "the secret key and URL work." + ledger
     )

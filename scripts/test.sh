@@ -25,6 +25,16 @@ if [ "${1:-}" = "--quick" ]; then
     tests/core tests/django tests/flask tests/asgi tests/testing "$@"
 fi
 
+step "a C compiler (uWSGI builds from source for the deployment tests)"
+if ! command -v cc >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential) \
+      >/tmp/ripples-apt.log 2>&1 || { cat /tmp/ripples-apt.log; exit 1; }
+  else
+    echo "no C compiler: installing uWSGI will fail (apt-get install build-essential)" >&2
+  fi
+fi
+
 step "virtual environment .venv ($($PYTHON --version))"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q -U pip

@@ -35,6 +35,8 @@ def test_success_sends_one_test_event(configured: DevServer) -> None:
         output = check()
     assert "OK:" in output and configured.url in output
     assert "settings.RIPPLES['SECRET_KEY']" in output
+    assert "Delivery ledger: tracked 1, delivered 1, pending 0" in output
+    assert "spooled 0, recovered 0, spool 0 bytes" in output
     (event,) = configured.wait_for(1, type="track", user_id="ripples_check")
     assert event["$name"] == "ripples_check"
 

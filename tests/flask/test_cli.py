@@ -32,6 +32,7 @@ def test_check_succeeds_through_the_real_flask_command(collector: DevServer) -> 
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK" in result.stdout and collector.url in result.stdout
+    assert "Delivery ledger: tracked 1, delivered 1, pending 0" in result.stdout
     assert collector.wait_for(1, user_id="ripples-check")[0]["$type"] == "identify"
 
 
@@ -48,6 +49,7 @@ def test_check_fails_clearly_when_the_key_is_refused(collector: DevServer) -> No
     assert code == 1
     assert "refused the secret key" in output and "RIPPLES_SECRET_KEY" in output
     assert "priv_wrong_key_4242" not in output
+    assert "Delivery ledger: tracked 1, delivered 0" in output and "refused 1" in output
 
 
 def test_check_fails_clearly_when_the_url_is_unreachable() -> None:

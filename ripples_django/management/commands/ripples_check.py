@@ -51,6 +51,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Sending a test event to {url} with the key from {key_source} ...")
         client.track("ripples_check", options["user_id"], area="ripples")
         delivered = client.flush(timeout=options["timeout"] + client.options["connect_timeout"])
+        self.stdout.write(f"Delivery ledger: {client.stats().describe()}")
         if errors:
             raise CommandError(_explain(errors[0], url, key_source))
         if not delivered:
