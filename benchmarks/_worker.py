@@ -242,10 +242,11 @@ SCENARIOS = {
 }
 
 
-def main() -> None:
+def main(scenarios: dict[str, Callable[[Adapter, dict[str, Any]], dict[str, Any]]] = SCENARIOS) -> None:
+    """Run the scenario named in argv[1]'s JSON spec; scenario modules pass their own table."""
     spec = json.loads(sys.argv[1])
     sdk = Adapter(spec["sdk"], spec["url"], spec.get("options", {}))
-    result = SCENARIOS[spec["scenario"]](sdk, spec.get("params", {}))
+    result = scenarios[spec["scenario"]](sdk, spec.get("params", {}))
     result["version"] = sdk.version
     if sdk.options:
         result["options"] = sdk.options
