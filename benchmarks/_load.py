@@ -62,9 +62,7 @@ def run(port: int, path: str, requests: int, connections: int) -> dict[str, obje
     per, extra = divmod(requests, connections)
     errors: list[str] = []
     threads = [
-        threading.Thread(
-            target=_one_connection, args=(port, request, per + (k < extra), errors)
-        )
+        threading.Thread(target=_one_connection, args=(port, request, per + (k < extra), errors))
         for k in range(connections)
     ]
     started = time.perf_counter()

@@ -242,7 +242,10 @@ SCENARIOS = {
 }
 
 
-def main(scenarios: dict[str, Callable[[Adapter, dict[str, Any]], dict[str, Any]]] = SCENARIOS) -> None:
+Scenario = Callable[[Adapter, dict[str, Any]], dict[str, Any]]
+
+
+def main(scenarios: dict[str, Scenario] = SCENARIOS) -> None:
     """Run the scenario named in argv[1]'s JSON spec; scenario modules pass their own table."""
     spec = json.loads(sys.argv[1])
     sdk = Adapter(spec["sdk"], spec["url"], spec.get("options", {}))

@@ -103,9 +103,7 @@ def section(b: Any) -> None:
         f"(median of {reps}; each figure from its own process)"
     )
     print(
-        table(
-            ["sdk", "buffered", "RSS B/event", "spread", "tracemalloc B/event", "spread"], rows
-        )
+        table(["sdk", "buffered", "RSS B/event", "spread", "tracemalloc B/event", "spread"], rows)
     )
     b.results["bufmem"] = {f"{s}/{m}": v for (s, m), v in runs.items()}
     ours = median_of(runs.get(("ripples", "rss"), []), "bytes_per_event")

@@ -102,7 +102,7 @@ class Server:
             except OSError:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"{framework} ({variant}) did not start within 60 s")
+                    raise RuntimeError(f"{framework} ({variant}) did not start in 60 s") from None
                 time.sleep(0.05)  # polling for readiness, with a deadline
 
     def pids(self) -> list[int]:
@@ -197,7 +197,7 @@ def measure(
                 servers = {v: Server(framework, v, sink.url) for v in ("ripples", "noop")}
                 runs: dict[tuple[str, str], list[float]] = {}
                 try:
-                    for variant, server in servers.items():
+                    for server in servers.values():
                         for _, path in CASES:  # imports, sender thread, connections
                             _measure(server, load, sink, path, warmup, 0)
                     for n in range(rounds):

@@ -153,7 +153,7 @@ class Bench:
         return max(1, int((quick if self.quick else full) * self.args.scale))
 
     def rounds(self, full: int, quick: int) -> int:
-        """Rounds of a new section: ``--reps`` when given, else at least ``full`` (quick: ``quick``)."""
+        """Rounds of a new section: ``--reps`` when given, else ``full`` (quick: ``quick``)."""
         return self.args.reps or (quick if self.quick else full)
 
     def label(self, sdk: str) -> str:
@@ -169,15 +169,12 @@ class Bench:
         return names[k:] + names[:k]
 
 
-
 def closed_port_url() -> str:
     """A loopback URL on which nothing listens (connection refused)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}"
-
-
 
 
 # -- 1. caller cost ---------------------------------------------------------------
