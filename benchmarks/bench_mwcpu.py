@@ -51,7 +51,11 @@ SERVER_LABELS = {
 CASES = (("tracks nothing", "/nothing"), ("tracks one event", "/one"))
 #: Issue 15: tracking nothing <= 3 µs; one event <= the all-in per-event target (8 µs) + 3 µs.
 LIMITS = {"tracks nothing": 3.0, "tracks one event": 8.0 + 3.0}
-CONNECTIONS = 4
+#: One keep-alive connection: every request takes the same wake-up path through the server
+#: (with several, how many requests share a wake-up varies, and so does CPU per request).
+CONNECTIONS = int(os.environ.get("BENCH_MW_CONNECTIONS", "1"))
+#: a/b slices per round (see ``measure``).
+CHUNKS = 4
 
 
 def _free_port() -> int:
@@ -187,14 +191,22 @@ def measure(
     rounds: int = 9,
     requests: int = 4_000,
     warmup: int = 500,
+    control: bool = False,
 ) -> list[dict[str, Any]]:
-    """One row per (framework, case): medians of a, b and of the paired a - b per round."""
+    """One row per (framework, case): medians of a, b and of the paired a - b per round.
+
+    ``control`` serves the no-op app as both a and b (an A/A run): its a - b is the
+    noise floor of this machine at that moment, the smallest cost the figures can show.
+    """
     rows: list[dict[str, Any]] = []
     load = Load()
     try:
         with PeerSink() as sink:
             for framework in frameworks:
-                servers = {v: Server(framework, v, sink.url) for v in ("ripples", "noop")}
+                servers = {
+                    v: Server(framework, "noop" if control else v, sink.url)
+                    for v in ("ripples", "noop")
+                }
                 runs: dict[tuple[str, str], list[float]] = {}
                 try:
                     for server in servers.values():
@@ -204,10 +216,18 @@ def measure(
                         log(f"mwcpu: {framework} round {n + 1}/{rounds}")
                         order = ("ripples", "noop") if n % 2 == 0 else ("noop", "ripples")
                         for case, path in CASES:
+                            # a and b alternate in CHUNKS slices, so both see the same moments
+                            # of a shared machine; the round's figure sums the slices.
+                            used = dict.fromkeys(order, 0.0)
+                            size = max(1, requests // CHUNKS)
+                            for _ in range(CHUNKS):
+                                for variant in order:
+                                    track = variant == "ripples" and path == "/one" and not control
+                                    used[variant] += _measure(
+                                        servers[variant], load, sink, path, size, size * track
+                                    )
                             for variant in order:
-                                events = requests if variant == "ripples" and path == "/one" else 0
-                                us = _measure(servers[variant], load, sink, path, requests, events)
-                                runs.setdefault((case, variant), []).append(us)
+                                runs.setdefault((case, variant), []).append(used[variant] / CHUNKS)
                 finally:
                     for server in servers.values():
                         server.stop()
@@ -218,7 +238,7 @@ def measure(
                         {
                             "framework": framework,
                             "server": SERVER_LABELS[framework],
-                            "case": case,
+                            "case": f"{case} (A/A control)" if control else case,
                             "ripples_us": statistics.median(a),
                             "noop_us": statistics.median(b),
                             "cost_us": statistics.median(diffs),
@@ -284,11 +304,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--requests", type=int)
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    parser.add_argument("--control", action="store_true", help="A/A: the no-op app as a and b")
     args = parser.parse_args()
     rounds = args.rounds or (2 if args.quick else 9)
     requests = args.requests or (200 if args.quick else 4_000)
     frameworks = tuple(f for f in args.frameworks.split(",") if f)
-    rows = measure(frameworks, rounds, requests, min(500, requests))
+    rows = measure(frameworks, rounds, requests, min(500, requests), args.control)
     print(render(rows, rounds, requests))
 
 
