@@ -126,8 +126,12 @@ def _paced(call: Callable[[int], None], n: int, rate: float = 4000.0, burst: flo
         i, k = end, k + 1
 
 
+#: Client options for every part (``--options '{"max_queue_size": 2000}'``).
+OPTIONS: dict[str, Any] = {}
+
+
 def _client(url: str) -> tuple[Any, Any, Counters]:
-    client = ripples.Ripples(KEY, base_url=url)
+    client = ripples.Ripples(KEY, base_url=url, **OPTIONS)
     sender = client._sender
     counters = Counters()
     counters.install(sender)
@@ -312,7 +316,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--per-thread", type=int, default=5_000)
+    parser.add_argument("--options", default="{}", help="Ripples() options, as JSON")
     args = parser.parse_args()
+    OPTIONS.update(json.loads(args.options))
     sink = subprocess.Popen(
         [sys.executable, "-c", SINK, str(HERE)],
         stdin=subprocess.PIPE,
