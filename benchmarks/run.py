@@ -7,7 +7,10 @@ speaks all three endpoints); each measurement runs in a fresh process
 (``_worker.py``), the SDKs are interleaved A/B/C within every repetition, and
 figures are medians over repetitions, with paired ratios. Middleware and
 collector figures come from the integration engineers' ``bench_*.py`` modules
-when they are present. See docs/benchmarks.md.
+when they are present. Issues 15 and 17 add one module per scenario, each with a
+``section(b)``: ``bench_allin`` (all-in CPU per event, paced), ``bench_contention``
+(8 threads on one client), ``bench_bufmem`` (bytes per buffered event) and
+``bench_mwcpu`` (paired middleware CPU from /proc). See docs/benchmarks.md.
 """
 
 from __future__ import annotations
