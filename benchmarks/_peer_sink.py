@@ -54,6 +54,8 @@ class _Handler(BaseHTTPRequestHandler):
         events = payload.get(key) if key and isinstance(payload, dict) else None
         count = len(events) if isinstance(events, list) else 0
         sink._record(path, count)
+        if sink.track_ids and count:
+            sink._note_ids(events)  # type: ignore[arg-type]
         reply = b'{"status":1}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -74,6 +76,10 @@ class PeerSink:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.hang = False
         self.hung_requests = 0
+        #: Also count distinct event ids and ``seq`` properties (lost/duplicated checks).
+        self.track_ids = False
+        self._ids: set[str] = set()
+        self._seqs: set[Any] = set()
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._counts: dict[str, int] = {}
@@ -95,6 +101,29 @@ class PeerSink:
             if count:
                 self._last_event_at = time.monotonic()
 
+    def _note_ids(self, events: list[Any]) -> None:
+        """Each SDK's own event id (ours ``$event_id``, posthog ``uuid``, segment ``messageId``)
+        and the benchmark's ``seq`` property (top level for ours, ``properties`` for peers)."""
+        ids, seqs = [], []
+        for event in events:
+            if not isinstance(event, dict):
+                continue
+            eid = event.get("$event_id") or event.get("uuid") or event.get("messageId")
+            if eid is not None:
+                ids.append(str(eid))
+            props = event.get("properties")
+            seq = event.get("seq", props.get("seq") if isinstance(props, dict) else None)
+            if seq is not None:
+                seqs.append(seq)
+        with self._lock:
+            self._ids.update(ids)
+            self._seqs.update(seqs)
+
+    def distinct(self) -> dict[str, int]:
+        """Distinct event ids and distinct ``seq`` values received since the last reset."""
+        with self._lock:
+            return {"ids": len(self._ids), "seqs": len(self._seqs)}
+
     def events(self) -> int:
         """Events received so far, all endpoints together."""
         with self._lock:
@@ -113,6 +142,8 @@ class PeerSink:
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._ids.clear()
+            self._seqs.clear()
             self._requests = 0
             self._last_event_at = 0.0
         self.hung_requests = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -74,3 +75,29 @@ class Targets:
     @property
     def missed(self) -> list[str]:
         return [r[0] for r in self.rows if r[2] == "MISS"]
+
+
+def log(message: str) -> None:
+    """Progress on stderr, so stdout stays the report."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def paired_ratio(a: list[dict[str, Any]], b: list[dict[str, Any]], key: str) -> Optional[float]:
+    """Median over repetitions of a[i][key] / b[i][key] (same repetition, same noise)."""
+    values = [x[key] / y[key] for x, y in zip(a, b) if x.get(key) and y.get(key)]
+    return statistics.median(values) if values else None
+
+
+def fmt_ratio(value: Optional[float]) -> Optional[str]:
+    return None if value is None else f"x{value:.2f}"
+
+
+def spread(values: Sequence[float]) -> Optional[str]:
+    """``min..max`` of the per-round figures, the honest error bar of a median."""
+    if not values:
+        return None
+    return f"{_cell(min(values))}..{_cell(max(values))}"
+
+
+def verdict(ok: Optional[bool]) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "MISS")

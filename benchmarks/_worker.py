@@ -242,10 +242,14 @@ SCENARIOS = {
 }
 
 
-def main() -> None:
+Scenario = Callable[[Adapter, dict[str, Any]], dict[str, Any]]
+
+
+def main(scenarios: dict[str, Scenario] = SCENARIOS) -> None:
+    """Run the scenario named in argv[1]'s JSON spec; scenario modules pass their own table."""
     spec = json.loads(sys.argv[1])
     sdk = Adapter(spec["sdk"], spec["url"], spec.get("options", {}))
-    result = SCENARIOS[spec["scenario"]](sdk, spec.get("params", {}))
+    result = scenarios[spec["scenario"]](sdk, spec.get("params", {}))
     result["version"] = sdk.version
     if sdk.options:
         result["options"] = sdk.options
