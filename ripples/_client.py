@@ -80,8 +80,9 @@ class Ripples:
             to a host that is not loopback logs one warning.
         timeout: HTTP read timeout per request, in seconds (`float`). Default 3.
         connect_timeout: HTTP connect timeout, in seconds (`float`). Default 2.
-        max_queue_size: Wake the sender as soon as this many events wait (`int`).
-            Default 100.
+        max_queue_size: Wake the sender as soon as this many events wait (`int`): a
+            full batch goes out at once. Default 500 (0.1.x: 100; one POST of 500
+            events costs the host a fifth of the CPU of five POSTs of 100).
         on_error: ``callable(exc)`` told of every delivery problem
             (`RipplesAPIError`, `RipplesBufferOverflowError`). It runs on the sender
             thread; what it raises is logged and ignored. Default ``None``.
@@ -125,7 +126,7 @@ class Ripples:
         base_url: str | None = None,
         timeout: float = 3,
         connect_timeout: float = 2,
-        max_queue_size: int = 100,
+        max_queue_size: int = 500,
         on_error: Callable[[Exception], None] | None = None,
         flush_interval: float = 1.0,
         max_buffer_size: int = 50_000,

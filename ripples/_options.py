@@ -176,8 +176,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("timeout", "float", 3.0, None, _number(), "HTTP read timeout, seconds."),
     Option("connect_timeout", "float", 2.0, None, _number(), "HTTP connect timeout, seconds."),
     Option(
-        "max_queue_size", "int", 100, None, _number(integer=True),
-        "Wake the sender as soon as this many events are waiting.",
+        "max_queue_size", "int", 500, None, _number(integer=True),
+        "Wake the sender as soon as this many events are waiting (a full batch goes at once).",
     ),
     Option(
         "on_error", "callable", None, None, _callback,

@@ -43,6 +43,9 @@ _IDLE_EXIT_SECONDS = 30.0
 #: How long a wake-up waits for more events before sending, so that the
 #: per-request wakes of a busy web server coalesce into one batch.
 _LINGER_SECONDS = 0.02
+#: Wake-ups (a request or task ended) post at most this often: under load, the
+#: per-request wakes of a busy server become a few large batches, not a POST each.
+_WAKE_INTERVAL = 0.2
 
 
 class Sender:
@@ -99,6 +102,7 @@ class Sender:
         self._stop_generation = 0
         self._retry_at = 0.0  # monotonic time of the next attempt while backing off
         self._failures = 0
+        self._last_post = 0.0  # monotonic time the last batch was settled
         self._gave_up_at = -1  # events tracked when a close() last timed out
         self._abandoned = False
 
@@ -352,7 +356,8 @@ class Sender:
         if not (
             self._stopping or buffer.waiters or len(buffer.queue) >= self.config.max_queue_size
         ):
-            time.sleep(_LINGER_SECONDS)
+            since_post = time.monotonic() - self._last_post
+            time.sleep(min(_WAKE_INTERVAL, max(_LINGER_SECONDS, _WAKE_INTERVAL - since_post)))
 
     def _exit_if(self, condition: Callable[[], bool]) -> bool:
         """Mark the thread stopped if ``condition`` holds under the lock (no event can slip in)."""
@@ -404,6 +409,7 @@ class Sender:
 
     def _settle(self, batch: list[Item], outcome: Outcome) -> bool:
         """Book the outcome of ``batch``; False when events stayed pending."""
+        self._last_post = time.monotonic()
         with self._lock:
             if self._abandoned:
                 return False  # the exit already accounted for these

@@ -75,6 +75,7 @@ class HttpTransport:
         self._url = base_url + BATCH_PATH
         self._key = secret_key
         self._session: requests.Session | None = None
+        self._template: requests.PreparedRequest | None = None
 
     def __repr__(self) -> str:
         return f"<HttpTransport url={self._url!r}>"
@@ -101,10 +102,28 @@ class HttpTransport:
                 }
             )
             self._session = session
+            self._template = None
         return self._session
+
+    def _request(self, body: bytes) -> requests.PreparedRequest:
+        """The POST for ``body``: headers and URL prepared once, only the body swapped.
+
+        ``Session.post`` would prepare the whole request (merging headers, hooks,
+        cookies, auth) on every call; that is a third of a post's CPU.
+        """
+        session = self.session()
+        template = self._template
+        if template is None:
+            template = session.prepare_request(requests.Request("POST", self._url, data=b"{}"))
+            self._template = template
+        request = template.copy()
+        request.body = body
+        request.headers["Content-Length"] = str(len(body))
+        return request
 
     def close(self) -> None:
         session, self._session = self._session, None
+        self._template = None
         if session is None:
             return
         # Close each pool first: Session.close() alone leaves a socket open until
@@ -122,12 +141,13 @@ class HttpTransport:
     def forget_session(self) -> None:
         """Drop the session without closing it: after fork its sockets belong to the parent."""
         self._session = None
+        self._template = None
 
     def send(self, body: bytes, events: list[dict[str, Any]], timeout: tuple[float, float]) -> None:
         """POST ``body``; raises TransientError or RipplesAPIError (``events`` is unused)."""
         failure = None
         try:
-            response = self.session().post(self._url, data=body, timeout=timeout)
+            response = self.session().send(self._request(body), timeout=timeout)
         except requests.RequestException as exc:
             failure = self._redact(f"{type(exc).__name__}: {exc}")
         if failure is not None:

@@ -1,0 +1,70 @@
+"""``ripples._wire``: completing events in bulk, and the two JSON encoders agreeing."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from ripples._wire import _encode_std, complete_batch, encode
+
+UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+EVENTS: list[dict[str, Any]] = [
+    {"$type": "track", "$user_id": "u1", "$name": "clicked", "$area": "x", "n": 5},
+    {"$type": "revenue", "$user_id": "u2", "$amount": 49.99, "currency": "EUR"},
+    {"$type": "revenue", "$user_id": "u3", "$amount": -0.1, "big": 2**63 + 5, "small": 1e-7},
+    {"$type": "signup", "$user_id": "ü ñ 😀", "email": "a\"b\\c\n", "tags": ["a", 1, None, True]},
+    {"$type": "identify", "$user_id": "u5", "nested": {"a": {"b": [1.5, 2e300]}}},
+]
+
+
+def _items(events: list[dict[str, Any]]) -> list[tuple[dict[str, Any], float, None, int]]:
+    return [(dict(event), time.time(), None, i) for i, event in enumerate(events)]
+
+
+def test_a_batch_gets_distinct_v4_ids_kept_on_a_second_completion() -> None:
+    items = _items(EVENTS * 100)
+    first = [dict(e) for e in complete_batch(items)]
+    ids = [e["$event_id"] for e in first]
+    assert len(set(ids)) == len(ids) and all(UUID4.fullmatch(i) for i in ids)
+    assert [e["$event_id"] for e in complete_batch(items)] == ids  # a retry keeps the ids
+    other = complete_batch(_items(EVENTS))
+    assert not {e["$event_id"] for e in other} & set(ids)  # another batch, another prefix
+
+
+def test_an_id_set_from_an_idempotency_key_is_kept() -> None:
+    (event,) = complete_batch([({"$type": "signup", "$event_id": "fixed"}, time.time(), None, 0)])
+    assert event["$event_id"] == "fixed" and event["$sdk_name"] == "python"
+
+
+def test_the_encoders_produce_the_same_json() -> None:
+    """Whichever encoder is installed, the API reads the same events."""
+    events = complete_batch(_items(EVENTS))
+    assert json.loads(encode({"events": events})) == json.loads(_encode_std({"events": events}))
+
+
+def test_the_standard_encoder_refuses_non_finite_numbers() -> None:
+    with pytest.raises(ValueError):
+        _encode_std({"events": [{"x": float("inf")}]})
+
+
+@pytest.mark.parametrize("speedups", ["1", ""], ids=["stdlib", "installed"])
+def test_the_encoder_in_use_can_be_switched_off(speedups: str) -> None:
+    code = "import ripples._wire as w; print(w.encode.__name__)"
+    env = dict(os.environ, RIPPLES_NO_SPEEDUPS=speedups)
+    name = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    try:
+        import orjson  # noqa: F401
+    except ImportError:
+        assert name == "_encode_std"
+    else:
+        assert name == ("_encode_std" if speedups else "_encode_fast")
