@@ -99,17 +99,24 @@ def _encode_std(payload: dict[str, Any]) -> bytes:
 
 
 def _encode_fast(payload: dict[str, Any]) -> bytes:
-    """orjson, falling back to the standard encoder for what it refuses (ints past 64 bits)."""
+    """orjson, with the standard encoder's semantics.
+
+    orjson refuses ints past 64 bits (the standard encoder writes them) and
+    writes NaN and infinity as ``null`` (the standard encoder raises). Both
+    cases go to the standard encoder: a ``null`` anywhere in the output is
+    checked by it, so a non-finite number raises exactly as without orjson.
+    """
     assert _orjson is not None
     try:
         body: bytes = _orjson.dumps(payload)
     except TypeError:
+        return _encode_std(payload)
+    if b"null" in body:
         return _encode_std(payload)
     return body
 
 
 #: ``encode(payload) -> bytes``: compact JSON; raises ValueError/TypeError/OverflowError
 #: for what JSON cannot carry. With orjson installed it is used: both produce compact
-#: JSON the API reads the same way. orjson writes a non-finite float as ``null`` where
-#: the standard encoder raises, but no event can hold one: the call site refuses them.
+#: JSON the API reads the same way, and refuse the same values.
 encode: Callable[[dict[str, Any]], bytes] = _encode_std if _orjson is None else _encode_fast

@@ -50,9 +50,11 @@ def test_the_encoders_produce_the_same_json() -> None:
     assert json.loads(encode({"events": events})) == json.loads(_encode_std({"events": events}))
 
 
-def test_the_standard_encoder_refuses_non_finite_numbers() -> None:
+@pytest.mark.parametrize("encoder", [_encode_std, encode], ids=["stdlib", "in use"])
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_every_encoder_refuses_non_finite_numbers(encoder: Any, value: float) -> None:
     with pytest.raises(ValueError):
-        _encode_std({"events": [{"x": float("inf")}]})
+        encoder({"events": [{"$type": "track", "x": value, "y": None}]})
 
 
 @pytest.mark.parametrize("speedups", ["1", ""], ids=["stdlib", "installed"])
