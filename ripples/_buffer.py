@@ -44,6 +44,7 @@ class Buffer:
         self.lock = threading.Lock()
         self.queue: deque[Item] = deque()
         self.in_flight: list[Item] = []  # at most one batch: one drainer at a time
+        self.spilling: list[Item] = []  # taken for the spool, not yet written
         self.enqueued = 0  # events tracked, and the next one's sequence number
         self.waiters: list[Waiter] = []
         self.ledger = Ledger()
@@ -72,10 +73,14 @@ class Buffer:
         return batch
 
     def take_all(self) -> list[Item]:
-        """Everything queued (not in flight), removed from the queue, oldest first."""
+        """Everything queued (not in flight), moved aside for the spool, oldest first.
+
+        The items stay counted as pending until :meth:`book_spill_locked`.
+        """
         with self.lock:
             items = list(self.queue)
             self.queue.clear()
+            self.spilling = items
         return items
 
     def pending_before_locked(self, target: int) -> list[Item]:
@@ -154,6 +159,7 @@ class Buffer:
         self, unencodable: list[Item], written: list[Item], spooled: int, dropped: int, evicted: int
     ) -> None:
         """Book a spill: ``written`` left memory (spooled, or dropped for lack of room)."""
+        self.spilling = []
         ledger = self.ledger
         for item in unencodable:
             ledger.drop("unencodable")
@@ -214,7 +220,7 @@ class Buffer:
     def snapshot_locked(self, spool_bytes: int, backing_off_until: float | None) -> DeliveryStats:
         return self.ledger.snapshot(
             tracked=self.enqueued,
-            pending=len(self.queue) + len(self.in_flight),
+            pending=len(self.queue) + len(self.in_flight) + len(self.spilling),
             spool_bytes=spool_bytes,
             backing_off_until=backing_off_until,
         )

@@ -75,12 +75,15 @@ class Deliverer:
         timeout: tuple[float, float],
         max_retries: int,
         stop_requested: Callable[[], int],
+        between_attempts: Callable[[], None] = lambda: None,
     ) -> None:
         self._send = send
         self._timeout = timeout
         self._max_retries = max_retries
         #: A counter that changes when close() asks to stop: cuts a retry wait short.
         self._stop_requested = stop_requested
+        #: Called while a batch waits for its next attempt (the sender spills then).
+        self._between_attempts = between_attempts
 
     def deliver(self, events: list[dict[str, Any]], deadline: float | None) -> Outcome:
         """Deliver ``events`` (completed wire dicts) or decide each one's fate."""
@@ -155,6 +158,7 @@ class Deliverer:
                     raise
                 outcome.retries += 1
                 logger.debug("ripples: retrying a batch in %.2fs after %s", delay, exc)
+                self._between_attempts()
                 self._wait(delay)
 
     def _attempt_timeout(self, deadline: float | None) -> tuple[float, float]:

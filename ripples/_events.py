@@ -58,7 +58,12 @@ def name_arg(method: str, argument: str, value: Any) -> str:
 
 def idempotency_key_arg(method: str, key: Any) -> str:
     """A key as a non-empty ``str`` of at most 255 characters, else a validation error."""
-    if isinstance(key, str) and 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+    if (
+        isinstance(key, str)
+        and 0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH
+        and not key.isspace()
+        and key.isprintable()
+    ):
         text = str(key)  # a subclass (e.g. a lazy or safe string) as its plain value
         try:
             text.encode("utf-8")
@@ -72,7 +77,7 @@ def idempotency_key_arg(method: str, key: Any) -> str:
     else:
         got = repr(key)
     raise RipplesValidationError(
-        f"{method}(): idempotency_key must be a non-empty string of at most "
+        f"{method}(): idempotency_key must be a non-empty, printable string of at most "
         f"{MAX_IDEMPOTENCY_KEY_LENGTH} characters, got {got}"
     )
 

@@ -15,7 +15,8 @@ Every event ends in exactly one state, so the counts always balance::
   (the oldest events when ``max_buffer_size`` was reached), ``unencodable`` (a
   value JSON cannot carry, found at send time), ``send_error`` (a custom
   ``_post`` raised an error that is not a network or HTTP failure, for that
-  event alone), ``spool_full`` (``max_spool_bytes`` reached).
+  event alone), ``spool_full`` (``max_spool_bytes`` reached), ``spool_damaged``
+  (a record of a spool file damaged by a crash while writing).
 - ``pending``: queued in memory or in flight right now.
 - ``spooled``: written to the spool directory, to be sent by whichever process
   recovers it.
@@ -32,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 #: The reasons an event can be dropped, as keys of ``DeliveryStats.dropped_by_reason``.
-DROP_REASONS = ("buffer_full", "unencodable", "send_error", "spool_full")
+DROP_REASONS = ("buffer_full", "unencodable", "send_error", "spool_full", "spool_damaged")
 
 
 @dataclass(frozen=True)

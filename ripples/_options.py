@@ -86,7 +86,12 @@ def _secret_key(name: str, value: Any) -> str:
         return ""
     if not isinstance(value, str):
         raise _fail(name, "a string", value)
-    return value.strip()
+    key = value.strip()
+    if key and not (key.isascii() and key.isprintable() and len(key.split()) == 1):
+        # It travels in an HTTP header: anything else would fail every post (and
+        # requests would quote the header, key included, in its error message).
+        raise _fail(name, "printable ASCII without spaces (an HTTP header value)", value)
+    return key
 
 
 def is_loopback_host(host: str) -> bool:
@@ -226,7 +231,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "max_spool_bytes", "int", 256 * 1024 * 1024, None, _number(integer=True),
-        "Most bytes the spool may hold on disk; beyond it new events are dropped and counted.",
+        "Most bytes the spool may hold on disk; past it the oldest events are dropped and counted.",
     ),
 )
 

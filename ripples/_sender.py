@@ -36,7 +36,7 @@ from ._errors import RipplesAPIError
 from ._ledger import DeliveryStats
 from ._report import ErrorCallback, Reporter, logger, report
 from ._spooling import SPILL_INTERVAL, SpoolDriver, SpoolKeeper
-from ._transport import HttpTransport, Transport
+from ._transport import MAX_RETRY_AFTER, HttpTransport, Transport
 from ._wire import complete_batch
 
 _IDLE_EXIT_SECONDS = 30.0
@@ -62,6 +62,7 @@ class Sender:
             (config.connect_timeout, config.timeout),
             config.max_retries,
             lambda: self._stop_generation,
+            self._spill_between_attempts,
         )
         self._keeper: SpoolKeeper | None = None
         if config.spool_dir:
@@ -227,7 +228,11 @@ class Sender:
         if not self._running:
             self._drain_with_deadline(deadline)
         if buffer.queue:
-            self._spill("that close() could not deliver")
+            self._spill(
+                "that could not be delivered before exit"
+                if at_exit
+                else "that close() could not deliver"
+            )
         with buffer.lock:
             self._stopping = False
             if waiter in buffer.waiters:
@@ -431,6 +436,8 @@ class Sender:
         transient = outcome.transient
         status = transient.status_code if transient else None
         retry_after = transient.retry_after if transient else None
+        if retry_after is not None:
+            retry_after = min(retry_after, MAX_RETRY_AFTER)
         self._failures += 1
         pause = max(retry_after or 0.0, backoff(self._failures + 2, None))
         self._retry_at = time.monotonic() + pause
@@ -447,6 +454,11 @@ class Sender:
                 kept,
                 logging.WARNING,
             )
+
+    def _spill_between_attempts(self) -> None:
+        """While a batch waits to be retried (the API fails or hangs), keep spilling."""
+        if self._spooler is not None and self._spooler.due(failing=True):
+            self._spill("buffered while delivery fails")
 
     def _spill(self, why: str) -> None:
         if self._spooler is not None:

@@ -246,10 +246,22 @@ class SpoolDriver:
                 return None
             segment, events = claimed
             outcome = self._deliverer.deliver(events, None)
+            resolved = outcome.kept_from
+            rest = events[resolved:]
+            rewrite = SpillResult()
+            if rest and resolved:
+                # Keep only what is still owed, so nothing is counted (or sent) twice.
+                rewrite = keeper.spill([encode_event(event) for event in rest], len(rest))
+            gone = not rest or (resolved > 0 and not rewrite.failed)
+            if not gone:  # the file stays as it was: it is all booked when it goes
+                outcome.kept_from, outcome.lost, resolved = 0, [], 0
+            damaged = segment.damaged if gone else 0
             with self._buffer.lock:
-                self._buffer.book_recovery_locked(outcome, segment.damaged, time.time())
+                self._buffer.book_recovery_locked(outcome, damaged, time.time())
+                if rewrite.evicted:
+                    self._buffer.book_spill_locked([], [], 0, 0, rewrite.evicted)
             self._reporter.lost([(event, 0.0, None, -1) for event in events], outcome)
-            if segment.damaged:
+            if damaged:
                 self._reporter.problem(
                     RipplesError(
                         f"ripples: {segment.damaged} damaged records in the spool segment "
@@ -258,12 +270,8 @@ class SpoolDriver:
                     [],
                     logging.ERROR,
                 )
-            resolved = outcome.kept_from
-            if resolved < len(events):
-                # Keep only what is still owed, so nothing is counted (or sent) twice.
-                rest = [encode_event(event) for event in events[resolved:]]
-                rewritten = resolved > 0 and not keeper.spill(rest, len(rest)).failed
-                keeper.finish(segment, delete=rewritten)
+            if rest:
+                keeper.finish(segment, delete=gone)
                 return outcome
             keeper.finish(segment, delete=True)
         keeper.next_recovery = time.monotonic()  # more may be waiting: look again next round

@@ -34,8 +34,10 @@ _ISO = re.compile(
         (?P<offset>[Zz]|[+-]\d{2}(?::?\d{2})?)?
     )?
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,
 )
+#: The years a timestamp may have: ``$sent_at`` is ``YYYY-...``, and older dates are mistakes.
+_YEARS = range(1900, 10000)
 
 
 def parse_iso8601(text: str) -> datetime:
@@ -73,17 +75,28 @@ def timestamp_arg(method: str, timestamp: Any) -> float:
     if isinstance(value, str):
         try:
             value = parse_iso8601(value)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise RipplesValidationError(
                 f"{method}(): timestamp {timestamp!r} is not an ISO 8601 date-time "
                 "(e.g. 2024-05-01T12:00:00Z)"
             ) from None
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc)
-        return calendar.timegm(value.timetuple()) + value.microsecond / 1e6
-    if isinstance(value, date):
-        return float(calendar.timegm(value.timetuple()))
+    try:
+        if isinstance(value, datetime):
+            if value.tzinfo is not None:
+                value = value.astimezone(timezone.utc)
+            if value.year in _YEARS:
+                return calendar.timegm(value.timetuple()) + value.microsecond / 1e6
+        elif isinstance(value, date):
+            if value.year in _YEARS:
+                return float(calendar.timegm(value.timetuple()))
+        else:
+            value = None
+    except (OverflowError, ValueError):
+        pass  # out of datetime's range once converted to UTC
+    if value is not None:
+        raise RipplesValidationError(
+            f"{method}(): timestamp {timestamp!r} is out of range (years 1900 to 9999, UTC)"
+        )
     raise RipplesValidationError(
         f"{method}(): timestamp must be a datetime, a date or an ISO 8601 string, "
         f"got {type(timestamp).__name__}"

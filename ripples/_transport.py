@@ -10,6 +10,7 @@ retrying them at the head of the queue.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 from typing import Any, Callable
@@ -20,6 +21,8 @@ from ._errors import RipplesAPIError, RipplesError
 from ._version import __version__
 
 BATCH_PATH = "/v1/ingest/batch"
+#: The longest ``Retry-After`` honoured, in seconds; a longer one is read as this.
+MAX_RETRY_AFTER = 120.0
 USER_AGENT = f"ripples-python/{__version__}"
 _RETRYABLE_STATUSES = frozenset({408, 429})
 
@@ -53,9 +56,12 @@ def _retry_after(response: requests.Response) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         return None  # an HTTP date: rare for this API; fall back to our own backoff
+    if not math.isfinite(seconds):
+        return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def _server_message(response: requests.Response) -> str:
@@ -148,7 +154,7 @@ class HttpTransport:
         failure = None
         try:
             response = self.session().send(self._request(body), timeout=timeout)
-        except requests.RequestException as exc:
+        except Exception as exc:  # requests' errors, and anything a broken setup raises
             failure = self._redact(f"{type(exc).__name__}: {exc}")
         if failure is not None:
             # Raised outside the except block, so the error does not keep the requests

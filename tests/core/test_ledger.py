@@ -245,3 +245,27 @@ def test_delivery_problems_are_logged_without_raising(
     client.track("a", "user_1")
     assert client.flush(timeout=10) is False
     wait_until(lambda: "could not deliver 1 events" in caplog.text, what="the warning")
+
+
+@pytest.mark.parametrize("key", ["priv_abc\u200b", "priv_a\r\nb", "priv a b", "priv_é"])
+def test_a_key_that_cannot_travel_in_a_header_is_refused_without_showing_it(key: str) -> None:
+    with pytest.raises(RipplesError) as raised:
+        Ripples(key)
+    assert "HTTP header" in str(raised.value) and key.strip() not in str(raised.value)
+
+
+@pytest.mark.parametrize("retry_after", ["inf", "1000000000"])
+def test_an_absurd_retry_after_is_bounded(
+    make_client: MakeClient, server: DevServer, retry_after: str
+) -> None:
+    """``Retry-After: inf`` must not crash the sender, nor a huge one stall it for years."""
+    server.fail_rate = 1.0
+    server.fail_status = 503
+    server.retry_after = float(retry_after)
+    client = make_client(max_retries=0, flush_interval=600)
+    client.track("a", "user_1")
+    assert client.flush(timeout=10) is False
+    until = client.stats().backing_off_until
+    assert until is not None and until <= time.time() + 121
+    server.fail_rate = 0.0
+    assert client.close(timeout=10) is True

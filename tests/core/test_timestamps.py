@@ -92,3 +92,19 @@ def test_a_date_is_midnight_utc(collector: DevServer) -> None:
         client.signup("user_1", timestamp=date(2024, 5, 1))
         assert client.flush(timeout=10)
     assert collector.events()[0]["$sent_at"] == "2024-05-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:30:00+01:00",
+        "9999-12-31T23:59:59-01:00",
+        "0999-06-01T00:00:00Z",
+        "\u0662\u0660\u0662\u0664-\u0660\u0665-\u0660\u0661",  # Arabic-Indic digits
+        datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))),
+        date(500, 1, 1),
+    ],
+)
+def test_timestamps_out_of_range_are_validation_errors_never_overflow(value: object) -> None:
+    with pytest.raises(RipplesValidationError, match="timestamp"):
+        Ripples(disabled=True).track("a", "user_1", timestamp=value)

@@ -178,8 +178,11 @@ def test_two_processes_recovering_one_spool_at_once_store_each_event_once(
     with Ripples(KEY, base_url=collector.url, spool_dir=spool, max_batch_size=50) as client:
         for i in range(1000):
             client.revenue(1.0, "user_two", transaction_id=f"two_{i}")
-        assert client.close(timeout=0.2) is False  # the API is down: all of it is spooled
-        assert client.stats().spooled == 1000
+        assert client.close(timeout=0.2) is False  # the API is down: it is spooled
+        # A batch the sender thread was retrying when that close() returned is still in
+        # flight; the next close (the end of the with block) spools it too.
+        assert client.close(timeout=10) is False
+        assert client.stats().spooled == 1000 and client.stats().pending == 0
     collector.start()
     first, second = _script(env, "recover"), _script(env, "recover")
     outputs = [p.communicate(timeout=60)[0] for p in (first, second)]
@@ -199,7 +202,7 @@ def test_damaged_segments_lose_only_the_damaged_records(
             client.revenue(1.0, "user_dmg", transaction_id=f"dmg_{i}")
         client.close(timeout=0.2)
     segments = sorted((spool / spool_namespace(collector.url, KEY)).glob("*.seg"))
-    assert len(segments) == 3
+    assert len(segments) >= 2  # chunks of at most 10 events, spilled in one or more rounds
     data = segments[0].read_bytes()
     segments[0].write_bytes(data[: len(data) - 40])  # a crash while writing: cut mid-record
     data = bytearray(segments[1].read_bytes())
