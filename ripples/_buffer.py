@@ -68,7 +68,12 @@ class Buffer:
         return len(queue)
 
     def take_batch_locked(self, size: int) -> list[Item]:
-        batch = [self.queue.popleft() for _ in range(size)]
+        queue = self.queue
+        if size >= len(queue):  # the usual case: everything, copied in C, not popped one by one
+            batch = list(queue)
+            queue.clear()
+        else:
+            batch = [queue.popleft() for _ in range(size)]
         self.in_flight = batch
         return batch
 
