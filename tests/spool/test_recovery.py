@@ -179,9 +179,9 @@ def test_two_processes_recovering_one_spool_at_once_store_each_event_once(
         for i in range(1000):
             client.revenue(1.0, "user_two", transaction_id=f"two_{i}")
         assert client.close(timeout=0.2) is False  # the API is down: it is spooled
-        # A batch the sender thread was retrying when that close() returned is still in
-        # flight; the next close (the end of the with block) spools it too.
-        assert client.close(timeout=10) is False
+        # A batch the sender thread was retrying when that close() returned may still be
+        # in flight; the next close spools it too.
+        client.close(timeout=10)
         assert client.stats().spooled == 1000 and client.stats().pending == 0
     collector.start()
     first, second = _script(env, "recover"), _script(env, "recover")
