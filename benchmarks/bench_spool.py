@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -105,6 +106,43 @@ def measure_spool(
     }
 
 
+def track_cost_with_and_without_spool(rounds: int, calls: int) -> dict[str, list[float]]:
+    """``track()`` CPU µs per call with the API healthy, without and with ``spool_dir``.
+
+    Paired rounds, alternating which goes first; both clients post to the same
+    counting collector, which answers at once, so nothing is ever spilled.
+    """
+    import tempfile
+    import time
+
+    from _peer_sink import PeerSink
+
+    from ripples import Ripples
+
+    costs: dict[str, list[float]] = {"no spool": [], "spool_dir set": []}
+    with PeerSink() as sink, tempfile.TemporaryDirectory() as spool:
+        clients = {
+            "no spool": Ripples("priv_bench_a", base_url=sink.url),
+            "spool_dir set": Ripples("priv_bench_b", base_url=sink.url, spool_dir=spool),
+        }
+        for number in range(rounds):
+            order = list(clients.items())
+            if number % 2:
+                order.reverse()
+            for label, client in order:
+                started = time.process_time()
+                for i in range(calls):
+                    client.track("clicked", "user_1", area="bench", n=i)
+                costs[label].append((time.process_time() - started) / calls * 1e6)
+                client.flush(timeout=30)
+        for client in clients.values():
+            client.close(timeout=5)
+        assert not any(os.scandir(spool)) or all(
+            not name.endswith(".seg") for _, _, names in os.walk(spool) for name in names
+        ), "a healthy API must never make the client write to the spool"
+    return costs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="3 rounds of 10 segments")
@@ -128,6 +166,14 @@ def main() -> None:
         values = result[key]
         rows.append([label, statistics.median(values), min(values), max(values)])
     print(table(["measure", "median", "min", "max"], rows))
+    costs = track_cost_with_and_without_spool(rounds, 20_000 if not args.quick else 5_000)
+    print("\ntrack() with the API healthy, CPU µs per call (process CPU, paired rounds):")
+    print(
+        table(
+            ["client", "median", "min", "max"],
+            [[k, statistics.median(v), min(v), max(v)] for k, v in costs.items()],
+        )
+    )
 
 
 if __name__ == "__main__":
