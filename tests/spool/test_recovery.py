@@ -269,3 +269,25 @@ def test_nothing_is_written_while_the_api_is_healthy(collector: DevServer, tmp_p
         stats = client.stats()
     assert stats.spooled == 0 and stats.delivered == 50
     assert not list(spool.rglob("*.seg"))
+
+
+def test_a_hanging_api_does_not_stop_the_spill(collector: DevServer, tmp_path: Path) -> None:
+    """While one batch waits for its next attempt, what is buffered is spilled anyway."""
+    spool = tmp_path / "spool"
+    collector.hang = True
+    client = Ripples(
+        KEY, base_url=collector.url, spool_dir=spool, timeout=1, connect_timeout=1,
+        max_retries=1000, max_batch_size=10, flush_interval=0.1,
+    )  # fmt: skip
+    for i in range(50):
+        client.revenue(1.0, "user_hang", transaction_id=f"hang_{i}")
+    # The first batch of 10 is retried (almost) forever; the 40 behind it reach the disk.
+    wait_until(lambda: _spooled_events(collector, spool) >= 40, timeout=20, what="the spill")
+    stats = client.stats()
+    assert stats.balanced and stats.spooled >= 40
+    collector.hang = False
+    client.close(timeout=10)
+    recovering = Ripples(KEY, base_url=collector.url, spool_dir=spool)
+    recovering.flush(timeout=5)
+    wait_until(lambda: len(_revenue_for(collector, "user_hang")) == 50, timeout=30, what="all 50")
+    recovering.close(timeout=5)
