@@ -130,26 +130,24 @@ class Buffer:
     def settle_locked(self, batch: list[Item], outcome: Outcome, now: float) -> list[Item]:
         """Book a batch's outcome; returns the items that stay pending (requeued)."""
         self.in_flight = []
-        ledger = self.ledger
         self._book_locked(outcome, now)
         for index, _, _ in outcome.lost:
             self.mark_lost_locked(batch[index][3])
         kept = batch[outcome.kept_from :]
         if kept:
             self.requeue_locked(kept)
-        ledger.retries += outcome.retries
         return kept
 
     def book_recovery_locked(self, outcome: Outcome, damaged: int, now: float) -> None:
         """Book spooled events read back: those resolved now (and damaged records) count."""
         self.ledger.recovered += outcome.kept_from + damaged
-        self.ledger.retries += outcome.retries
         self._book_locked(outcome, now)
         if damaged:
             self.ledger.drop("spool_damaged", damaged)
 
     def _book_locked(self, outcome: Outcome, now: float) -> None:
         ledger = self.ledger
+        ledger.retries += outcome.retries
         delivered = outcome.delivered()
         ledger.delivered += delivered
         if delivered:

@@ -121,7 +121,7 @@ class Sender:
     # -- called from application threads ---------------------------------
 
     def put(self, data: dict[str, Any], ts: float, on_error: ErrorCallback) -> None:
-        if self._pid != getpid():
+        if self._pid != getpid():  # _check_fork(), inlined: every tracking call comes here
             _lifecycle.forked_without_hooks()
         buffer = self._buffer
         with buffer.lock:

@@ -24,7 +24,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ._buffer import Buffer, Item
@@ -32,7 +32,7 @@ from ._delivery import Deliverer, Outcome
 from ._errors import RipplesError
 from ._report import Reporter, logger
 from ._spool import Segment, Spool, SpoolUnavailable, spool_namespace
-from ._wire import complete_event
+from ._wire import complete_event, encode
 
 #: Seconds between spills while delivery fails (what a kill -9 can lose at most).
 SPILL_INTERVAL = 1.0
@@ -42,7 +42,7 @@ RECOVER_INTERVAL = 5.0
 
 def encode_event(event: dict[str, Any]) -> bytes:
     """One completed wire event as spool bytes; ValueError/TypeError if JSON cannot carry it."""
-    return json.dumps(event, allow_nan=False, separators=(",", ":")).encode()
+    return encode(event)
 
 
 @dataclass
@@ -54,7 +54,6 @@ class SpillResult:
     evicted: int = 0  # older spooled events deleted to make room
     failed: bool = False  # the spool is unusable: the caller keeps the events in memory
     attempted: int = 0  # events of the chunks written (spooled or rejected), oldest first
-    paths: list[str] = field(default_factory=list)
 
 
 class SpoolKeeper:
@@ -116,8 +115,6 @@ class SpoolKeeper:
             result.spooled += written.written_events
             result.dropped += written.rejected_events
             result.evicted += written.evicted_events
-            if written.path:
-                result.paths.append(written.path)
         self.last_spill = time.monotonic()
         self.refresh_size()
         return result
@@ -254,7 +251,7 @@ class SpoolDriver:
                 rewrite = keeper.spill([encode_event(event) for event in rest], len(rest))
             gone = not rest or (resolved > 0 and not rewrite.failed)
             if not gone:  # the file stays as it was: it is all booked when it goes
-                outcome.kept_from, outcome.lost, resolved = 0, [], 0
+                outcome.kept_from, outcome.lost = 0, []
             damaged = segment.damaged if gone else 0
             with self._buffer.lock:
                 self._buffer.book_recovery_locked(outcome, damaged, time.time())
@@ -270,9 +267,8 @@ class SpoolDriver:
                     [],
                     logging.ERROR,
                 )
+            keeper.finish(segment, delete=gone)
             if rest:
-                keeper.finish(segment, delete=gone)
                 return outcome
-            keeper.finish(segment, delete=True)
         keeper.next_recovery = time.monotonic()  # more may be waiting: look again next round
         return None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import pytest
 
 from ripples.dev import DevServer
 from tests.conftest import TEST_KEY
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,12 +44,6 @@ def new_tag() -> str:
 
 def new_visitor() -> str:
     return str(uuid.uuid4())
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class AppServer:
@@ -93,7 +87,7 @@ class AppServer:
     def start(self) -> AppServer:
         """Start on a free port and wait until it answers; retry if the port was taken meanwhile."""
         for _ in range(3):
-            self.port = _free_port()
+            self.port = free_port()
             with self.log_path.open("ab") as log:
                 self.process = subprocess.Popen(
                     self._command(), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT

@@ -24,17 +24,12 @@ from typing import Any, Callable, Optional
 import pytest
 
 from ripples.dev import DevServer
+from tests.ports import free_port
 
 from ..polling import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_KEY = "priv_test_celery_0123456789"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _answers_ping(port: int) -> bool:
@@ -57,7 +52,7 @@ def redis_server() -> Iterator[str]:
         pytest.skip(message)
     with tempfile.TemporaryDirectory(prefix="ripples-redis-") as directory:
         for _attempt in range(3):
-            port = _free_port()
+            port = free_port()
             proc = subprocess.Popen(
                 [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                  "--appendonly", "no", "--dir", directory, "--logfile", "redis.log"],

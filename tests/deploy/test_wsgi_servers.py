@@ -18,8 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from ripples.dev import DevServer
+from tests.ports import free_port
 
-from .conftest import MARGIN, Launched, Launcher, assert_exactly_once, free_port
+from .conftest import MARGIN, Launched, Launcher, assert_exactly_once
 
 REQUESTS = 12
 SHUTDOWN_TIMEOUT = 5.0

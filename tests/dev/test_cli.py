@@ -18,17 +18,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.ports import free_port
 from tests.signals import with_default_sigint
 
 from .wire import BATCH_PATH, KEY, event
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Running:

@@ -13,9 +13,10 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from ripples.dev import DevServer
+from tests.ports import free_port
 
 from .helpers import TEST_KEY
-from .servers import HERE, REPO, free_port
+from .servers import HERE, REPO
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ import pytest
 from ripples import Ripples
 from ripples._spool import Spool, spool_namespace
 from ripples.dev import DevServer
+from tests.ports import free_port
 
 from ..polling import wait_until
 
@@ -90,22 +91,14 @@ class _Server:
         return out.decode(errors="replace")
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _gunicorn(env: dict[str, str]) -> _Server:
-    port = _free_port()
+    port = free_port()
     argv = [str(BIN / "gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}", "wsgi_app:app"]
     return _Server(argv, env, port)
 
 
 def _uvicorn(env: dict[str, str]) -> _Server:
-    port = _free_port()
+    port = free_port()
     argv = [str(BIN / "uvicorn"), "--port", str(port), "--log-level", "warning", "asgi_app:app"]
     return _Server(argv, env, port)
 
