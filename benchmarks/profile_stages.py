@@ -100,18 +100,19 @@ class Counters:
                 return result
 
         sender._wake_event = CountingEvent()
-        drain, send = sender._drain, sender._send
+        drain, deliverer = sender._drain_locked, sender._deliverer
+        send = deliverer._send
 
-        def counted_drain() -> None:
+        def counted_drain(deadline: Any) -> None:
             counters.drains += 1
-            drain()
+            drain(deadline)
 
-        def counted_send(payload: dict[str, Any], timeout: Any) -> None:
+        def counted_send(body: bytes, events: list[Any], timeout: Any) -> None:
             counters.posts += 1
-            counters.events += len(payload["events"])
-            send(payload, timeout)
+            counters.events += len(events)
+            send(body, events, timeout)
 
-        sender._drain, sender._send = counted_drain, counted_send
+        sender._drain_locked, deliverer._send = counted_drain, counted_send
 
 
 def _paced(call: Callable[[int], None], n: int, rate: float = 4000.0, burst: float = 0.005) -> None:
@@ -183,20 +184,21 @@ def part1(url: str, n: int) -> dict[str, Any]:
 #: (label, predicate on pstats' (file, line, function) key) for the stages, inclusive time.
 STAGES: list[tuple[str, Callable[[tuple[str, int, str]], bool]]] = [
     ("whole sender thread (_run)", lambda k: k[2] == "_run" and k[0].endswith("_sender.py")),
-    ("  _drain (a wake-up that sends)", lambda k: k[2] == "_drain" and "_sender" in k[0]),
-    ("    _send_batch", lambda k: k[2] == "_send_batch"),
-    ("      complete_event (id, time, SDK fields)", lambda k: k[2] == "complete_event"),
-    ("        new_event_id", lambda k: k[2] == "new_event_id"),
+    (
+        "  _drain_locked (a wake-up that sends)",
+        lambda k: k[2] == "_drain_locked" and "_sender" in k[0],
+    ),
+    ("    complete_batch (ids, time, SDK fields)", lambda k: k[2] == "complete_batch"),
+    ("    Deliverer.deliver", lambda k: k[2] == "deliver" and k[0].endswith("_delivery.py")),
+    ("      encode_batch (JSON)", lambda k: k[2] == "encode_batch"),
     ("      HttpTransport.send", lambda k: k[2] == "send" and k[0].endswith("_transport.py")),
-    ("        json.dumps (+ encode)", lambda k: k[2] == "dumps" and k[0].endswith("__init__.py")),
-    ("        Session.post (requests)", lambda k: k[2] == "post" and "requests" in k[0]),
-    ("          prepare_request", lambda k: k[2] == "prepare_request"),
-    ("          merge_environment_settings", lambda k: k[2] == "merge_environment_settings"),
+    ("        Session.send (requests)", lambda k: k[2] == "send" and k[0].endswith("sessions.py")),
     ("          HTTPAdapter.send", lambda k: k[2] == "send" and k[0].endswith("adapters.py")),
     ("            urlopen (urllib3)", lambda k: k[2] == "urlopen" and "connectionpool" in k[0]),
     ("            getresponse (http.client)", lambda k: k[2] == "getresponse"),
     ("            socket sendall", lambda k: "sendall" in k[2]),
     ("          Response/cookies/hooks", lambda k: k[2] in ("extract_cookies_to_jar",)),
+    ("    _settle (ledger, waiters)", lambda k: k[2] == "_settle"),
     ("  _linger (sleep, CPU only)", lambda k: k[2] == "_linger"),
     ("  Event.wait (wake-ups)", lambda k: k[2] == "wait" and k[0].endswith("threading.py")),
     ("  _report_drops", lambda k: k[2] == "_report_drops"),
@@ -258,40 +260,36 @@ def part3(url: str) -> list[tuple[str, float]]:
 
     now = time.time()
     k = 500
-    batch = [_wire.complete_event(e, now) for e in events(k)]
-    body = json.dumps({"events": batch}, allow_nan=False).encode()
+    batch = _wire.complete_batch((e, now, None, 0) for e in events(k))
     transport = _transport.HttpTransport(url, KEY)
-    session = transport.session()
-    session.post(url + _transport.BATCH_PATH, data=body, timeout=(5, 5)).close()
+    transport.send(_wire.encode({"events": batch}), batch, (5, 5))
     rows = []
     for size in (20, 180, 500):
         pool = [events(size) for _ in range(5)]
         rows.append(
             (
-                f"complete_event, batch of {size}",
-                best(lambda p=pool: [_wire.complete_event(e, now) for e in p.pop()], size),
+                f"complete_batch, batch of {size}",
+                best(lambda p=pool: _wire.complete_batch((e, now, None, 0) for e in p.pop()), size),
             )
         )
         payload = {"events": batch[:size]}
         rows.append(
             (
-                f"json.dumps + encode, batch of {size}",
-                best(lambda p=payload: json.dumps(p, allow_nan=False).encode(), size),
+                f"encode ({'orjson' if _wire._orjson else 'json'}), batch of {size}",
+                best(lambda p=payload: _wire.encode(p), size),
             )
         )
-        data = json.dumps(payload).encode()
+        data = _wire.encode(payload)
         rows.append(
             (
-                f"requests POST (CPU, not wall), batch of {size}",
-                _cpu_best(lambda d=data: session.post(
-                    url + _transport.BATCH_PATH, data=d, timeout=(5, 5)
-                ).close(), size),
+                f"HttpTransport.send (CPU, not wall), batch of {size}",
+                _cpu_best(lambda d=data, e=batch[:size]: transport.send(d, e, (5, 5)), size),
             )
-        )  # fmt: skip
+        )
     transport.close()
     sender = _sender.Sender(
         _sender.SenderConfig(KEY, url, 5, 5, 10**9, 500, 10**6, 0, 3600, 1),
-        transport=lambda payload, timeout: None,
+        transport=lambda body, events, timeout: None,
     )
     ts, items = time.time(), events(20_000)
     t0 = time.perf_counter()

@@ -83,7 +83,8 @@ class VisitorBinding:
     def __init__(self, visitor_id: str | None, outer: VisitorBinding | None = None) -> None:
         self.visitor_id = visitor_id
         self._tokens: list[Token[Optional[VisitorBinding]]] = []
-        self._senders: set[Sender] = set()
+        # Made by the first event: most requests track none.
+        self._senders: set[Sender] | None = None
         #: The binding this one replaced: it hears of our events too, so a view
         #: that binds its own visitor still gets flushed with its request.
         self._outer = outer
@@ -92,10 +93,12 @@ class VisitorBinding:
         return f"<VisitorBinding visitor_id={self.visitor_id!r} tracked={self.tracked}>"
 
     def __enter__(self) -> VisitorBinding:
-        previous = _current.get()
-        if self._outer is None and previous is not self:
-            self._outer = previous
-        self._tokens.append(_current.set(self))
+        token = _current.set(self)
+        self._tokens.append(token)
+        if self._outer is None:
+            previous = token.old_value
+            if previous is not None and previous is not _UNSET and previous is not self:
+                self._outer = previous
         return self
 
     def __exit__(
@@ -121,13 +124,13 @@ class VisitorBinding:
         Never blocks and never raises: the senders do the I/O on their own
         threads, so this is safe at the end of a request and inside an event loop.
         """
-        if not self._senders:
+        senders = self._senders
+        if not senders:
             return
+        self._senders = None
         # tuple() copies in one step under the GIL: a thread-pool thread of this
         # request may still be adding to the set while we iterate.
-        senders = tuple(self._senders)
-        self._senders = set()
-        for sender in senders:
+        for sender in tuple(senders):
             sender.wake()
 
     def _saw(self, sender: Sender) -> None:
@@ -135,11 +138,17 @@ class VisitorBinding:
         for _ in range(_MAX_NESTING):  # bounded: a re-entered binding may close a loop
             if binding is None:
                 return
-            binding._senders.add(sender)
+            senders = binding._senders
+            if senders is None:
+                binding._senders = {sender}
+            else:
+                senders.add(sender)
             binding = binding._outer
 
 
 _current: ContextVar[VisitorBinding | None] = ContextVar("ripples_visitor", default=None)
+#: ``Token.old_value`` of a context where nothing was ever bound.
+_UNSET: Any = Token.MISSING
 
 
 def current_binding() -> VisitorBinding | None:

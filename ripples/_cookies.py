@@ -42,6 +42,9 @@ HeaderValue = Union[str, bytes, bytearray, memoryview, None]
 # separator or the end (a UUID is 36, 38 quoted); a longer value is no candidate at all.
 _VALUE = re.compile(r"[ \t]{0,16}=([^;,]{0,80})(?:[;,]|\Z)")
 _SEPARATORS = ";,"
+_SEPARATOR_SET = frozenset(_SEPARATORS)
+_NAME_LENGTH = len(VISITOR_COOKIE)
+_CLEAN_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _BLANKS = " \t"
 
 
@@ -81,6 +84,18 @@ def visitor_id_from_cookie_headers(values: Iterable[HeaderValue]) -> str | None:
 
 def _candidate(text: str, start: int) -> str | None:
     """The visitor id of the pair named at ``start``: None unless it is one, well-formed."""
+    # The usual header, ``...; _rpl_vid=<lowercase uuid>; ...`` as the browser script
+    # writes it, in a few C-level checks; anything else takes the general rules below,
+    # which give the same answer for this case.
+    value_at = start + _NAME_LENGTH + 1
+    end = value_at + 36
+    if (
+        text[value_at - 1 : value_at] == "="
+        and (start == 0 or text[start - 1] == ";" or text[start - 2 : start] == "; ")
+        and (end == len(text) or text[end : end + 1] in _SEPARATOR_SET)
+        and _CLEAN_UUID.fullmatch(text, value_at, end)
+    ):
+        return text[value_at:end]
     if start and text[start - 1] not in _SEPARATORS and not _starts_a_pair(text, start):
         return None
     match = _VALUE.match(text, start + len(VISITOR_COOKIE))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from ripples import visitor_id_from_cookie_headers
 
 from ._types import Scope
@@ -16,12 +14,11 @@ def visitor_id_from_scope(scope: Scope) -> str | None:
     its name; the rules are :func:`ripples.visitor_id_from_cookie_headers`'s.
     """
     try:
-        return visitor_id_from_cookie_headers(_cookie_values(scope))
+        values = [
+            value
+            for name, value in scope["headers"]
+            if name == b"cookie" or (len(name) == 6 and bytes(name).lower() == b"cookie")
+        ]
+        return visitor_id_from_cookie_headers(values) if values else None
     except Exception:  # a malformed scope: no visitor, never an error
         return None
-
-
-def _cookie_values(scope: Scope) -> Iterator[bytes]:
-    for name, value in scope["headers"]:
-        if name == b"cookie" or (len(name) == 6 and bytes(name).lower() == b"cookie"):
-            yield value

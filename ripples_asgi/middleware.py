@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Awaitable
 
 from ripples import Ripples, VisitorBinding
 
@@ -72,10 +73,10 @@ class RipplesMiddleware:
         # The parser already validated the id, so the binding is made directly.
         binding = VisitorBinding(visitor_id_from_scope(scope))
 
-        async def send_then_flush(message: Message) -> None:
-            await send(message)
-            if _is_last(message):
-                _flush_soon(binding)
+        def send_then_flush(message: Message) -> Awaitable[None]:
+            # Until something is tracked, the server's own awaitable is handed back:
+            # no coroutine of ours per message on a request that tracks nothing.
+            return _send_and_flush(send, message, binding) if binding.tracked else send(message)
 
         try:
             with binding:
@@ -116,6 +117,12 @@ class RipplesMiddleware:
                 "ripples: not every event was delivered at lifespan shutdown (see the warning "
                 "above); the rest stays buffered"
             )
+
+
+async def _send_and_flush(send: Send, message: Message, binding: VisitorBinding) -> None:
+    await send(message)
+    if _is_last(message):
+        _flush_soon(binding)
 
 
 def _is_last(message: Message) -> bool:

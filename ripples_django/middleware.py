@@ -90,8 +90,8 @@ def _after_response(response: HttpResponseBase, binding: VisitorBinding) -> Http
             response.streaming_content = wrap(content, binding)
         # Runs from response.close(), which servers call after the last byte (and
         # on an aborted stream); a second flush_soon() after a stream's end is free.
-        closers: list[Callable[[], None]] = cast(Any, response)._resource_closers
-        closers.append(lambda: _flush_soon(binding))
+        closers: list[Callable[[], None]] = response._resource_closers  # type: ignore[attr-defined]
+        closers.append(binding.flush_soon)  # documented never to raise
     except Exception:
         logger.warning("could not hook the response; flushing now instead", exc_info=True)
         _flush_soon(binding)

@@ -3,15 +3,19 @@
 Flask's own hooks end too early (``teardown_request`` runs before the server
 writes the body) or too late (``call_on_close`` runs outside the request), and
 a context variable set on a threaded server's worker thread outlives the
-request. So the binding is entered around the WSGI call and again around
-each chunk of the body and ``close()``, always restored with its token, and
-the non-blocking ``flush_soon()`` runs in ``close()``: after the last byte.
+request. So the binding is entered around the WSGI call, and the body is
+produced inside a copy of the context the view left behind (the binding
+current): each chunk and ``close()`` run through ``Context.run``, in C, with
+no per-chunk enter and exit, and nothing the body sets leaks into the server
+thread. The non-blocking ``flush_soon()`` runs in ``close()``: after the last byte.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from contextvars import Context, copy_context
+from functools import partial
 from typing import TYPE_CHECKING, Any, Callable
 
 from ripples import VisitorBinding, visitor_id_from_cookie_headers
@@ -55,37 +59,37 @@ class RipplesWSGIMiddleware:
                 file_wrapper = environ.get("wsgi.file_wrapper")
                 if isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
                     return _hook_close(result, binding)
-                return _BoundBody(result, iter(result), binding)
+                return _BoundBody(result, binding, copy_context())
         except BaseException:
             _flush_soon(binding)
             raise
 
 
+#: What ``next()`` returns at the end of the body instead of raising StopIteration.
+_END = object()
+
+
 class _BoundBody:
-    """The response iterable, producing each chunk and closing with the binding entered."""
+    """The response iterable: each chunk and ``close()`` run in the request's context."""
 
-    __slots__ = ("_binding", "_iterator", "_result")
+    __slots__ = ("_binding", "_context", "_result")
 
-    def __init__(
-        self, result: Iterable[bytes], iterator: Iterator[bytes], binding: VisitorBinding
-    ) -> None:
+    def __init__(self, result: Iterable[bytes], binding: VisitorBinding, context: Context) -> None:
         self._result = result
-        self._iterator = iterator
         self._binding = binding
+        self._context = context
 
-    def __iter__(self) -> _BoundBody:
-        return self
-
-    def __next__(self) -> bytes:
-        with self._binding:
-            return next(self._iterator)
+    def __iter__(self) -> Iterator[bytes]:
+        # iter(callable, sentinel) over Context.run(next, ...): the whole loop stays in C.
+        chunks = self._context.run(iter, self._result)
+        produce: Callable[[], Any] = partial(self._context.run, next, chunks, _END)
+        return iter(produce, _END)
 
     def close(self) -> None:
         try:
             close: Callable[[], Any] | None = getattr(self._result, "close", None)
             if close is not None:
-                with self._binding:
-                    close()
+                self._context.run(close)
         finally:
             _flush_soon(self._binding)
 

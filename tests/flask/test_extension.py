@@ -8,6 +8,7 @@ its responses, as real servers do after the last byte.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import uuid
 from collections.abc import Iterator
@@ -223,14 +224,16 @@ def test_a_visitor_set_earlier_on_the_thread_never_leaks_into_a_request(
     ext = Ripples()
     app = make_app(ext, RIPPLES_SECRET_KEY=KEY, RIPPLES_BASE_URL=collector.url)
     stale = str(uuid.uuid4())
-    ripples.set_visitor_id(stale)  # what a 0.1.x-style job might leave behind
-    try:
+
+    def on_a_used_thread() -> None:
+        ripples.set_visitor_id(stale)  # what a 0.1.x-style job might leave behind
         app.test_client().get("/track?user=stale-in-request").close()
         with app.app_context():
             ext.track("after the request", "stale-after")
             ext.flush(timeout=5)
-    finally:
-        ripples.set_visitor_id(None)
+
+    # In a copy of the context, so the stale binding cannot leak into later tests.
+    contextvars.copy_context().run(on_a_used_thread)
     assert "$visitor_id" not in collector.wait_for(1, user_id="stale-in-request")[0]
     assert collector.wait_for(1, user_id="stale-after")[0]["$visitor_id"] == stale
 
@@ -271,3 +274,43 @@ def test_aflush_waits_without_blocking_the_loop(collector: DevServer) -> None:
 
     assert asyncio.run(job()) is True
     assert collector.events(user_id="async-user")[0]["plan"] == "pro"
+
+
+_probe: contextvars.ContextVar[str] = contextvars.ContextVar("probe", default="unset")
+
+
+def test_a_streamed_body_runs_in_the_views_context_and_leaks_nothing(
+    collector: DevServer,
+) -> None:
+    ext = Ripples()
+    app = make_app(ext, RIPPLES_SECRET_KEY=KEY, RIPPLES_BASE_URL=collector.url)
+    seen: list[str] = []
+    visitor = str(uuid.uuid4())
+
+    @app.get("/probe")
+    def probe() -> Any:
+        _probe.set("set by the view")
+        client = ext.client
+
+        def body() -> Iterator[str]:
+            seen.append(_probe.get())
+            _probe.set("set by the body")
+            yield "first"
+            seen.append(_probe.get())
+            client.track("streamed", "probe-user")
+            yield "last"
+
+        return app.response_class(body())
+
+    def serve() -> None:
+        test_client = app.test_client()
+        test_client.set_cookie("_rpl_vid", visitor)
+        response = test_client.get("/probe")
+        assert response.get_data() == b"firstlast"
+        response.close()
+        # The body's own context changes stay in the request's context.
+        assert _probe.get() != "set by the body"
+
+    contextvars.copy_context().run(serve)
+    assert seen == ["set by the view", "set by the body"]
+    assert collector.wait_for(1, user_id="probe-user")[0]["$visitor_id"] == visitor
