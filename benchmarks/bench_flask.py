@@ -138,8 +138,13 @@ def _get(port: int, path: str) -> None:
 
 def _load_wrk(port: int, path: str, duration: float, connections: int) -> tuple[float, int]:
     result = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s",
-         f"http://127.0.0.1:{port}{path}"],
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(duration))}s",
+            f"http://127.0.0.1:{port}{path}",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -219,18 +224,20 @@ def measure(
             for key, values in runs.items()
             if key[0] == name
         )
-        rows.append({
-            "name": name,
-            "without_rps": round(without),
-            "with_rps": round(with_ext),
-            "ratio": round(with_ext / without, 3),
-            "cost_us": round((1 / with_ext - 1 / without) * 1e6, 1),
-            "spread_pct": round(spread * 100, 1),
-            "cpu_us_without": round(statistics.median(cpu[(name, False)]), 1),
-            "cpu_us_with": round(statistics.median(cpu[(name, True)]), 1),
-            "runs": rounds,
-            "load": f"{load.__name__[6:]} c={connections} {duration:g}s",
-        })
+        rows.append(
+            {
+                "name": name,
+                "without_rps": round(without),
+                "with_rps": round(with_ext),
+                "ratio": round(with_ext / without, 3),
+                "cost_us": round((1 / with_ext - 1 / without) * 1e6, 1),
+                "spread_pct": round(spread * 100, 1),
+                "cpu_us_without": round(statistics.median(cpu[(name, False)]), 1),
+                "cpu_us_with": round(statistics.median(cpu[(name, True)]), 1),
+                "runs": rounds,
+                "load": f"{load.__name__[6:]} c={connections} {duration:g}s",
+            }
+        )
     return rows
 
 
@@ -279,12 +286,14 @@ def measure_in_process(
                 for extension in (False, True):
                     timings[extension].append(per_request(apps[extension], environ))
             without, with_ext = min(timings[False]), min(timings[True])
-            rows.append({
-                "name": name,
-                "without_us": round(without, 1),
-                "with_us": round(with_ext, 1),
-                "overhead_us": round(with_ext - without, 1),
-            })
+            rows.append(
+                {
+                    "name": name,
+                    "without_us": round(without, 1),
+                    "with_us": round(with_ext, 1),
+                    "overhead_us": round(with_ext - without, 1),
+                }
+            )
     return rows
 
 
@@ -303,15 +312,21 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for row in rows:
-        print(f"{row['name']:<16}{row['without_rps']:>10}{row['with_rps']:>10}"
-              f"{row['ratio']:>8.3f}{row['cost_us']:>12.1f} us{row['spread_pct']:>8.1f}%"
-              f"{row['cpu_us_without']:>14.0f} us{row['cpu_us_with']:>5.0f} us")
-    print(f"({rows[0]['runs']} interleaved rounds, load: {rows[0]['load']}; spread = "
-          "(max - min) / median of the runs of a case)")
+        print(
+            f"{row['name']:<16}{row['without_rps']:>10}{row['with_rps']:>10}"
+            f"{row['ratio']:>8.3f}{row['cost_us']:>12.1f} us{row['spread_pct']:>8.1f}%"
+            f"{row['cpu_us_without']:>14.0f} us{row['cpu_us_with']:>5.0f} us"
+        )
+    print(
+        f"({rows[0]['runs']} interleaved rounds, load: {rows[0]['load']}; spread = "
+        "(max - min) / median of the runs of a case)"
+    )
     print("\nIn process, no server (best of 7): microseconds per request")
     for row in measure_in_process():
-        print(f"  {row['name']:<32}{row['without_us']:>7.1f} -> {row['with_us']:>6.1f} us"
-              f"  (+{row['overhead_us']:.1f})")
+        print(
+            f"  {row['name']:<32}{row['without_us']:>7.1f} -> {row['with_us']:>6.1f} us"
+            f"  (+{row['overhead_us']:.1f})"
+        )
 
 
 if __name__ == "__main__":

@@ -33,6 +33,11 @@ TARGETS = {
         rf"middleware CPU {framework}, {case}: a - b <= \d+ µs"
         for framework in ("asgi", "django", "flask")
         for case in ("tracks nothing", "tracks one event")
+    ]
+    + [
+        rf"middleware in-process CPU {framework}, {case}: a - b <= \d+ µs"
+        for framework in ("asgi", "django", "flask")
+        for case in ("tracks nothing", "tracks one event")
     ],
 }
 
