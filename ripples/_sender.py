@@ -53,6 +53,7 @@ class Sender:
 
     def __init__(self, config: SenderConfig, transport: Transport | None = None) -> None:
         self.config = config
+        self._max_queue_size = config.max_queue_size
         self._http: HttpTransport | None = None
         if transport is None:
             self._http = HttpTransport(config.base_url, config.secret_key)
@@ -124,28 +125,33 @@ class Sender:
         if self._pid != getpid():  # _check_fork(), inlined: every tracking call comes here
             _lifecycle.forked_without_hooks()
         buffer = self._buffer
-        with buffer.lock:
+        lock = buffer.lock
+        # acquire/release rather than ``with``: the with statement makes two bound
+        # methods per call, and this runs once per tracked event.
+        lock.acquire()
+        try:
             size = buffer.append_locked(data, ts, on_error)
             if not self._running:
                 self._start_thread()
             # Wake the thread only on crossings, so a full buffer during an
             # outage does not turn every call into a wake-up.
             wake = (
-                size == self.config.max_queue_size
-                or buffer.overflowed == 1
-                or size == buffer.spill_mark
+                size == self._max_queue_size or buffer.overflowed == 1 or size == buffer.spill_mark
             )
+        finally:
+            lock.release()
         if wake:
             self._wake_event.set()
 
     def wake(self) -> None:
         """Send what is queued now, from the sender thread; never blocks."""
         self._check_fork()
-        with self._lock:
-            if not self._buffer.queue:
-                return
-            if not self._running:
-                self._start_thread()
+        if not self._buffer.queue:
+            return
+        if not self._running:  # the lock only to start the thread: this runs per request
+            with self._lock:
+                if self._buffer.queue and not self._running:
+                    self._start_thread()
         if not self._wake_event.is_set():
             self._wake_event.set()
 

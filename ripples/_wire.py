@@ -86,7 +86,7 @@ def complete_batch(items: Iterable[tuple[dict[str, Any], float, Any, int]]) -> l
         data = item[0]
         if "$sent_at" not in data:
             if "$event_id" not in data:
-                data["$event_id"] = f"{prefix}{n:012x}"
+                data["$event_id"] = prefix + n.to_bytes(6, "big").hex()
                 n += 1
             ts = item[1]
             if not second <= ts < second + 1.0:
