@@ -7,6 +7,8 @@ back the others:
   with exponential backoff and jitter, honouring ``Retry-After``, within the
   caller's deadline. When the retries are spent, the events from the failed
   one on stay pending (the sender puts them back at the front and backs off).
+- A batch whose JSON body passes :data:`MAX_BATCH_BYTES` is split in halves
+  before it is posted, so no proxy in front of the API refuses it for its size.
 - A deterministic failure is never retried at the head of the queue: a 4xx
   refusal, an event JSON cannot encode (``Decimal("1E+400")`` is finite but
   becomes ``inf``), or a custom ``_post`` raising something other than a
@@ -28,6 +30,10 @@ from ._report import logger
 from ._transport import PermanentError, TransientError, Transport
 from ._wire import encode
 
+#: A batch whose body passes this is split in halves before it is posted: request-size
+#: limits in front of an API (nginx's 1 MiB default, load balancers) answer 413 above them.
+#: A single event larger than this is still posted, alone.
+MAX_BATCH_BYTES = 512 * 1024
 _BASE_BACKOFF = 0.25
 _MAX_BACKOFF = 30.0
 #: A refusal of these means "the whole request is wrong" (key, URL): splitting cannot help.
@@ -109,6 +115,8 @@ class Deliverer:
                     (lo, "unencodable", _event_error(part[0], f"cannot be encoded as JSON: {exc}"))
                 )
                 return True
+            return self._split(events, lo, hi, deadline, outcome)
+        if len(body) > MAX_BATCH_BYTES and hi - lo > 1:
             return self._split(events, lo, hi, deadline, outcome)
         try:
             self._post_with_retries(body, part, deadline, outcome)

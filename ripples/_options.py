@@ -181,7 +181,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("timeout", "float", 3.0, None, _number(), "HTTP read timeout, seconds."),
     Option("connect_timeout", "float", 2.0, None, _number(), "HTTP connect timeout, seconds."),
     Option(
-        "max_queue_size", "int", 500, None, _number(integer=True),
+        "max_queue_size", "int", 1000, None, _number(integer=True),
         "Wake the sender as soon as this many events are waiting (a full batch goes at once).",
     ),
     Option(
@@ -198,7 +198,10 @@ OPTIONS: tuple[Option, ...] = (
         "Most events held in memory (for outages). When full, the oldest are dropped and "
         "the count is reported.",
     ),
-    Option("max_batch_size", "int", 500, None, _number(integer=True), "Most events in one POST."),
+    Option(
+        "max_batch_size", "int", 1000, None, _number(integer=True),
+        "Most events in one POST; a batch whose JSON body passes 512 KiB is split first.",
+    ),
     Option(
         "max_retries", "int", 3, None, _number(integer=True, inclusive=True),
         "Retries of a batch after a timeout, connection error, 408, 429 or 5xx (exponential "

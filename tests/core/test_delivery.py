@@ -250,3 +250,22 @@ def test_disabled_client_validates_but_sends_nothing(
     explicit.signup("u1")
     explicit.flush()
     assert server.stats["requests"] == 0
+
+
+def test_a_batch_too_big_for_a_proxy_is_split_before_it_is_posted() -> None:
+    """1,000 events of ~1 KiB make a ~1 MiB batch: it goes out in parts of at most 512 KiB,
+    so a collector that answers 413 above 600 KB (like a proxy's body limit) refuses none."""
+    errors: list[Exception] = []
+    with DevServer(max_body_size=600_000) as collector:
+        client = Ripples(
+            "priv_test", base_url=collector.url, flush_interval=600, on_error=errors.append
+        )
+        for i in range(1000):
+            client.track("uploaded", "u1", seq=i, note="x" * 1000)
+        assert client.flush(timeout=20)
+        events = collector.wait_for(1000)
+        assert sorted(e["seq"] for e in events) == list(range(1000))
+        stats = collector.stats
+        assert stats["refused_batches"] == 0 and stats["accepted_batches"] >= 2
+        assert errors == []
+        client.close()
