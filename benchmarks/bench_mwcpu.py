@@ -339,15 +339,37 @@ def in_process(b: Any) -> None:
     if instructions:
         print(mw.render_instructions(instructions, counted))
         b.results["mwinstructions"] = instructions
-    for r in instructions or cpu:
-        cost: Optional[float] = r["cost_us"]
-        kind = "instructions" if instructions else "in-process CPU"
-        b.targets.check(
-            f"middleware {kind} {r['framework']}, {r['case']}: a - b <= {r['limit_us']:g} µs",
-            cost,
-            None if cost is None else cost <= r["limit_us"],
-            " µs",
-        )
+    # "tracks nothing" is the integration alone: judged by instructions when counted (the
+    # CPU figures of E still swing by more than the target). "tracks one event" is judged
+    # as that per-request cost plus the all-in cost of one event from section A when it ran
+    # (under valgrind the sender's time-based batching posts ~50x smaller batches, so F's
+    # own one-event row overstates the sending).
+    rows = instructions or cpu
+    per_request = {r["framework"]: r for r in rows if r["case"] == "tracks nothing"}
+    allin = _allin_us(b)
+    kind = "instructions" if instructions else "in-process CPU"
+    for framework, r in per_request.items():
+        _judge(b, f"middleware {kind} {framework}, tracks nothing", r["cost_us"], 3.0)
+        if allin is not None and r["cost_us"] is not None:
+            label = f"middleware {framework}, tracks one event ({kind} + all-in of A)"
+            _judge(b, label, r["cost_us"] + allin, 8.0 + 3.0)
+        else:
+            one = next(x for x in cpu if x["framework"] == framework and x["case"] != r["case"])
+            label = f"middleware in-process CPU {framework}, tracks one event"
+            _judge(b, label, one["cost_us"], 11.0)
+
+
+def _allin_us(b: Any) -> Optional[float]:
+    """Our all-in CPU per event from section A of this run, if it ran."""
+    runs = b.results.get("allin", {}).get("ripples", [])
+    values = [r["us_per_event"] for r in runs if r.get("us_per_event") is not None]
+    return statistics.median(values) if values else None
+
+
+def _judge(b: Any, label: str, cost: Optional[float], limit: float) -> None:
+    b.targets.check(
+        f"{label}: a - b <= {limit:g} µs", cost, None if cost is None else cost <= limit, " µs"
+    )
 
 
 def main() -> None:
