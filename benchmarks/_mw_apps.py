@@ -3,6 +3,8 @@
 ``BENCH_MW_VARIANT`` picks the variant in the server process:
 
 - ``ripples``: the framework's ripples integration; ``/one`` tracks one event;
+- ``loaded``: the ``noop`` app in a process that also hosts a ripples client and its
+  sender thread (no integration): what merely hosting the SDK costs;
 - ``noop``: the same app wrapped in a middleware of the same framework that
   does nothing (a pure ASGI wrapper; a Django middleware that calls
   ``get_response``; a Flask ``before_request``/``after_request`` pair);
@@ -29,6 +31,17 @@ EVENT = ("said hello", "bench-user")
 
 def _tracking() -> bool:
     return os.environ.get("BENCH_MW_VARIANT", "noop") == "ripples"
+
+
+def _host_sdk_only() -> None:
+    """``loaded``: the no-op app in a process that also runs a ripples client and its
+    sender thread, with no integration (``bench_mwcpu --hosting``)."""
+    if os.environ.get("BENCH_MW_VARIANT") == "loaded":
+        from ripples import Ripples
+
+        client = Ripples()
+        client.track("loaded", "bench-user")
+        client.flush()
 
 
 # -- ASGI: Starlette ----------------------------------------------------------------------
@@ -63,6 +76,7 @@ def asgi_app() -> Any:
             client.track(*EVENT, area="bench")
         return PlainTextResponse(BODY)
 
+    _host_sdk_only()
     app = Starlette(routes=[Route("/nothing", nothing), Route("/one", one)])
     if client is not None:
         from ripples_asgi import RipplesMiddleware
@@ -115,6 +129,7 @@ def django_app() -> Any:
     middleware = (
         "ripples_django.RipplesMiddleware" if _tracking() else f"{__name__}.NoopDjangoMiddleware"
     )
+    _host_sdk_only()
     settings.configure(
         DEBUG=False,
         SECRET_KEY="bench-not-secret-0123456789",
@@ -134,6 +149,7 @@ def flask_app() -> Any:
     """The Flask app with the ``ripples_flask`` extension, or a no-op request hook pair."""
     from flask import Flask
 
+    _host_sdk_only()
     app = Flask("bench_mw")
     ext: Any = None
     if _tracking():

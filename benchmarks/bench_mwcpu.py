@@ -204,15 +204,31 @@ def _measure(
     return used / requests * 1e6
 
 
+def _variant(v: str, control: bool, hosting: bool) -> str:
+    if v == "ripples" and (control or hosting):
+        return "loaded" if hosting else "noop"
+    return v
+
+
+def _label(case: str, control: bool, hosting: bool) -> str:
+    if control:
+        return f"{case} (A/A control)"
+    return f"{case} (hosting only)" if hosting else case
+
+
 def measure(
     frameworks: tuple[str, ...] = FRAMEWORKS,
     rounds: int = 9,
     requests: int = 4_000,
     warmup: int = 500,
     control: bool = False,
+    hosting: bool = False,
 ) -> list[dict[str, Any]]:
     """One row per (framework, case): medians of a, b and of the paired a - b per round.
 
+    ``hosting`` serves, as a, the no-op app in a process that also hosts a ripples client
+    and its sender thread (``loaded`` in ``_mw_apps``), no integration: its a - b is what
+    hosting the SDK costs each request, which the integration's a - b includes.
     ``control`` serves the no-op app as both a and b (an A/A run): its a - b is the
     noise floor of this machine at that moment, the smallest cost the figures can show.
     """
@@ -222,7 +238,7 @@ def measure(
         with PeerSink() as sink:
             for framework in frameworks:
                 servers = {
-                    v: Server(framework, "noop" if control else v, sink.url)
+                    v: Server(framework, _variant(v, control, hosting), sink.url)
                     for v in ("ripples", "noop")
                 }
                 runs: dict[tuple[str, str], list[float]] = {}
@@ -240,7 +256,11 @@ def measure(
                             size = max(1, requests // CHUNKS)
                             for _ in range(CHUNKS):
                                 for variant in order:
-                                    track = variant == "ripples" and path == "/one" and not control
+                                    track = (
+                                        variant == "ripples"
+                                        and path == "/one"
+                                        and not (control or hosting)
+                                    )
                                     used[variant] += _measure(
                                         servers[variant], load, sink, path, size, size * track
                                     )
@@ -256,7 +276,7 @@ def measure(
                         {
                             "framework": framework,
                             "server": SERVER_LABELS[framework],
-                            "case": f"{case} (A/A control)" if control else case,
+                            "case": _label(case, control, hosting),
                             "ripples_us": statistics.median(a),
                             "noop_us": statistics.median(b),
                             "cost_us": statistics.median(diffs),
@@ -379,11 +399,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int)
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
     parser.add_argument("--control", action="store_true", help="A/A: the no-op app as a and b")
+    parser.add_argument(
+        "--hosting", action="store_true", help="a: the no-op app hosting a client, no integration"
+    )
     args = parser.parse_args()
     rounds = args.rounds or (2 if args.quick else 9)
     requests = args.requests or (200 if args.quick else 4_000)
     frameworks = tuple(f for f in args.frameworks.split(",") if f)
-    rows = measure(frameworks, rounds, requests, min(500, requests), args.control)
+    rows = measure(frameworks, rounds, requests, min(500, requests), args.control, args.hosting)
     print(render(rows, rounds, requests))
 
 
