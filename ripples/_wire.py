@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 import time
 from collections.abc import Iterable
@@ -38,7 +39,7 @@ def new_event_id() -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
 
 
-_last_stamp: tuple[int, str] = (-1, "")
+_last_stamp: tuple[int | None, str] = (None, "")  # None: no second formatted yet
 
 
 def format_sent_at(ts: float) -> str:
@@ -81,7 +82,8 @@ def complete_batch(items: Iterable[tuple[dict[str, Any], float, Any, int]]) -> l
     sdk = _SDK_FIELDS
     events = []
     n = 0
-    second, stamp = -1.0, ""  # format_sent_at, inlined: a batch rarely spans two seconds
+    # format_sent_at, inlined: a batch rarely spans two seconds (NaN: no second seen yet).
+    second, stamp = math.nan, ""
     for item in items:
         data = item[0]
         if "$sent_at" not in data:

@@ -39,6 +39,19 @@ def test_a_batch_gets_distinct_v4_ids_kept_on_a_second_completion() -> None:
     assert not {e["$event_id"] for e in other} & set(ids)  # another batch, another prefix
 
 
+def test_each_event_of_a_batch_gets_its_own_second() -> None:
+    seconds = [-0.5, 0.2, 0.9, 59.9, 60.0, -0.5]  # across seconds, before 1970, and back
+    events = complete_batch([({"$type": "track"}, ts, None, i) for i, ts in enumerate(seconds)])
+    assert [e["$sent_at"] for e in events] == [
+        "1969-12-31T23:59:59Z",
+        "1970-01-01T00:00:00Z",
+        "1970-01-01T00:00:00Z",
+        "1970-01-01T00:00:59Z",
+        "1970-01-01T00:01:00Z",
+        "1969-12-31T23:59:59Z",
+    ]
+
+
 def test_an_id_set_from_an_idempotency_key_is_kept() -> None:
     (event,) = complete_batch([({"$type": "signup", "$event_id": "fixed"}, time.time(), None, 0)])
     assert event["$event_id"] == "fixed" and event["$sdk_name"] == "python"
