@@ -14,11 +14,10 @@ def visitor_id_from_scope(scope: Scope) -> str | None:
     its name; the rules are :func:`ripples.visitor_id_from_cookie_headers`'s.
     """
     try:
-        values = [
-            value
-            for name, value in scope["headers"]
-            if name == b"cookie" or (len(name) == 6 and bytes(name).lower() == b"cookie")
-        ]
+        values = []
+        for name, value in scope["headers"]:  # a loop, not a comprehension: no extra frame
+            if name == b"cookie" or (len(name) == 6 and bytes(name).lower() == b"cookie"):
+                values.append(value)
         return visitor_id_from_cookie_headers(values) if values else None
     except Exception:  # a malformed scope: no visitor, never an error
         return None

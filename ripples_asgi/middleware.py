@@ -82,7 +82,8 @@ class RipplesMiddleware:
             with binding:
                 await self.app(scope, receive, send_then_flush)
         finally:
-            _flush_soon(binding)
+            if binding.tracked:
+                _flush_soon(binding)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass lifespan through; deliver what is buffered before reporting shutdown done."""
