@@ -92,6 +92,6 @@ for version in 3.9 3.13; do
   venv=".venv-$version"
   [ -x "$venv/bin/python" ] || "$interpreter" -m venv "$venv"
   "$venv/bin/python" -m pip install -q -U pip
-  "$venv/bin/python" -m pip install -q -e . pytest
+  "$venv/bin/python" -m pip install -q -e . pytest "hypothesis>=6.100"
   "$venv/bin/python" -m pytest tests/core -q
 done
