@@ -346,7 +346,7 @@ def in_process(b: Any) -> None:
         cpu = mw.cpu_rows(mw.FRAMEWORKS, rounds, requests)
         print(mw.render_cpu(cpu, rounds, requests))
         b.results["mwinproc"] = cpu
-        counted = b.count(400, 100)
+        counted = b.count(1000, 100)
         # Minutes under valgrind: a full run's table, not a --quick one's.
         instructions = (
             mw.instruction_rows(mw.FRAMEWORKS, counted, cpu)

@@ -14,9 +14,11 @@ middleware, the apps of ``_mw_apps.py``) that can resolve it:
   so the sender's delivery of ``/one`` events is in; the collector is this
   process's ``PeerSink``, outside the measured one).
 - **F. Instructions** (``valgrind --tool=callgrind``, when installed): each
-  variant and path serves N and then 2N requests in a fresh process; the
-  difference over N is instructions per request, the same on a busy or an idle
-  machine. Converted to µs at the no-op app's own instructions per µs (from E).
+  variant and path serves N and then 3N requests in a fresh process (the objects
+  built before the requests frozen out of the garbage collector's way); the
+  difference over 2N is instructions per request, the same on a busy or an idle
+  machine, to about ±1,500 instructions between runs. Converted to µs at the
+  no-op app's own instructions per µs (from E).
 """
 
 from __future__ import annotations
@@ -112,14 +114,14 @@ def instruction_rows(
             for f in frameworks
             for v in ("ripples", "noop")
             for _, path in CASES
-            for n in (requests, 2 * requests)
+            for n in (requests, 3 * requests)
         }
         for framework in frameworks:
             for case, path in CASES:
                 log(f"mwinproc: {framework} {case} under callgrind")
                 per = {
-                    v: (jobs[(framework, v, path, 2 * requests)].result()
-                        - jobs[(framework, v, path, requests)].result()) / requests
+                    v: (jobs[(framework, v, path, 3 * requests)].result()
+                        - jobs[(framework, v, path, requests)].result()) / (2 * requests)
                     for v in ("ripples", "noop")
                 }  # fmt: skip
                 noop_us = next(
@@ -166,7 +168,7 @@ def render_cpu(rows: list[dict[str, Any]], rounds: int, requests: int) -> str:
 
 def render_instructions(rows: list[dict[str, Any]], requests: int) -> str:
     head = (
-        f"\nF. Middleware instructions per request (callgrind, {requests} and {2 * requests} "
+        f"\nF. Middleware instructions per request (callgrind, {requests} and {3 * requests} "
         "requests per process; µs at the no-op app's own instructions per µs from E). Under "
         "valgrind the sender's time-based batching posts ~50x smaller batches, so the one-event "
         "rows overstate the sending: the one-event target is judged as the tracks-nothing "
@@ -213,7 +215,7 @@ def main() -> None:
     cpu = cpu_rows(frameworks, rounds, requests)
     print(render_cpu(cpu, rounds, requests))
     if not args.no_instructions and has_callgrind():
-        counted = 100 if args.quick else 400
+        counted = 100 if args.quick else 1000
         print(render_instructions(instruction_rows(frameworks, counted, cpu), counted))
 
 

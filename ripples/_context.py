@@ -83,8 +83,7 @@ class VisitorBinding:
     def __init__(self, visitor_id: str | None, outer: VisitorBinding | None = None) -> None:
         self.visitor_id = visitor_id
         self._tokens: list[Token[Optional[VisitorBinding]]] = []
-        # Made by the first event: most requests track none.
-        self._senders: set[Sender] | None = None
+        self._senders: set[Sender] = set()
         #: The binding this one replaced: it hears of our events too, so a view
         #: that binds its own visitor still gets flushed with its request.
         self._outer = outer
@@ -127,7 +126,7 @@ class VisitorBinding:
         senders = self._senders
         if not senders:
             return
-        self._senders = None
+        self._senders = set()
         # tuple() copies in one step under the GIL: a thread-pool thread of this
         # request may still be adding to the set while we iterate.
         for sender in tuple(senders):
@@ -138,11 +137,7 @@ class VisitorBinding:
         for _ in range(_MAX_NESTING):  # bounded: a re-entered binding may close a loop
             if binding is None:
                 return
-            senders = binding._senders
-            if senders is None:
-                binding._senders = {sender}
-            else:
-                senders.add(sender)
+            binding._senders.add(sender)
             binding = binding._outer
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Iterator
+from functools import partial
 from typing import Any, Callable, Union, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -91,7 +92,7 @@ def _after_response(response: HttpResponseBase, binding: VisitorBinding) -> Http
         # Runs from response.close(), which servers call after the last byte (and
         # on an aborted stream); a second flush_soon() after a stream's end is free.
         closers: list[Callable[[], None]] = response._resource_closers  # type: ignore[attr-defined]
-        closers.append(binding.flush_soon)  # documented never to raise
+        closers.append(partial(_flush_soon, binding))
     except Exception:
         logger.warning("could not hook the response; flushing now instead", exc_info=True)
         _flush_soon(binding)

@@ -3,11 +3,14 @@
 Flask's own hooks end too early (``teardown_request`` runs before the server
 writes the body) or too late (``call_on_close`` runs outside the request), and
 a context variable set on a threaded server's worker thread outlives the
-request. So the binding is entered around the WSGI call, and the body is
-produced inside a copy of the context the view left behind (the binding
-current): each chunk and ``close()`` run through ``Context.run``, in C, with
-no per-chunk enter and exit, and nothing the body sets leaks into the server
-thread. The non-blocking ``flush_soon()`` runs in ``close()``: after the last byte.
+request. So each request runs in its own copy of the server thread's context,
+with the binding current: the view, every chunk of the body and ``close()``
+all run in it through ``Context.run`` (in C, with no enter and exit per chunk).
+What the app sets during the view and undoes in the body (Flask 2.3-3.0's
+``stream_with_context`` pushes its request context when the view primes the
+generator and pops it after the last chunk) is undone in the context it was
+set in, and nothing leaks into the server thread. The non-blocking
+``flush_soon()`` runs in ``close()``: after the last byte.
 """
 
 from __future__ import annotations
@@ -53,13 +56,14 @@ class RipplesWSGIMiddleware:
         binding = _binding_for(environ)
         if binding is None:
             return self.wsgi_app(environ, start_response)
+        context = copy_context()
         try:
-            with binding:
-                result = self.wsgi_app(environ, start_response)
-                file_wrapper = environ.get("wsgi.file_wrapper")
-                if isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
-                    return _hook_close(result, binding)
-                return _BoundBody(result, binding, copy_context())
+            context.run(binding.__enter__)  # for the life of this copy: never exited
+            result = context.run(self.wsgi_app, environ, start_response)
+            file_wrapper = environ.get("wsgi.file_wrapper")
+            if isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
+                return _hook_close(result, binding, context)
+            return _BoundBody(result, binding, context)
         except BaseException:
             _flush_soon(binding)
             raise
@@ -72,18 +76,22 @@ _END = object()
 class _BoundBody:
     """The response iterable: each chunk and ``close()`` run in the request's context."""
 
-    __slots__ = ("_binding", "_context", "_result")
+    __slots__ = ("_binding", "_chunks", "_context", "_result")
 
     def __init__(self, result: Iterable[bytes], binding: VisitorBinding, context: Context) -> None:
         self._result = result
         self._binding = binding
         self._context = context
+        # iter(callable, sentinel) over Context.run(next, ...): the loop over chunks stays
+        # in C. Made once, so iterating again (or next() on the body) continues, not restarts.
+        produce: Callable[[], Any] = partial(context.run, next, context.run(iter, result), _END)
+        self._chunks: Iterator[bytes] = iter(produce, _END)
 
     def __iter__(self) -> Iterator[bytes]:
-        # iter(callable, sentinel) over Context.run(next, ...): the whole loop stays in C.
-        chunks = self._context.run(iter, self._result)
-        produce: Callable[[], Any] = partial(self._context.run, next, chunks, _END)
-        return iter(produce, _END)
+        return self._chunks
+
+    def __next__(self) -> bytes:
+        return next(self._chunks)
 
     def close(self) -> None:
         try:
@@ -94,15 +102,16 @@ class _BoundBody:
             _flush_soon(self._binding)
 
 
-def _hook_close(result: Iterable[bytes], binding: VisitorBinding) -> Iterable[bytes]:
+def _hook_close(
+    result: Iterable[bytes], binding: VisitorBinding, context: Context
+) -> Iterable[bytes]:
     """Keep the server's file wrapper (and its sendfile path); flush from its ``close()``."""
     original: Callable[[], Any] | None = getattr(result, "close", None)
 
     def close() -> None:
         try:
             if original is not None:
-                with binding:
-                    original()
+                context.run(original)
         finally:
             _flush_soon(binding)
 

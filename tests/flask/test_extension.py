@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask, request, send_file
+from flask import Flask, request, send_file, stream_with_context
 from gunicorn.http.wsgi import FileWrapper
 from werkzeug.test import EnvironBuilder
 
@@ -59,10 +59,21 @@ def collector() -> Iterator[DevServer]:
 def test_app_factory_gives_each_app_its_own_client_and_config(collector: DevServer) -> None:
     with DevServer(host="127.0.0.1", port=0) as other:
         ext = Ripples()
-        first = make_app(ext, "first", RIPPLES_SECRET_KEY=KEY, RIPPLES_BASE_URL=collector.url,
-                         RIPPLES_FLUSH_INTERVAL=60)
-        second = make_app(ext, "second", RIPPLES_SECRET_KEY=KEY, RIPPLES_URL=other.url,
-                          RIPPLES_FLUSH_INTERVAL=60, RIPPLES_TIMEOUT=7)
+        first = make_app(
+            ext,
+            "first",
+            RIPPLES_SECRET_KEY=KEY,
+            RIPPLES_BASE_URL=collector.url,
+            RIPPLES_FLUSH_INTERVAL=60,
+        )
+        second = make_app(
+            ext,
+            "second",
+            RIPPLES_SECRET_KEY=KEY,
+            RIPPLES_URL=other.url,
+            RIPPLES_FLUSH_INTERVAL=60,
+            RIPPLES_TIMEOUT=7,
+        )
         assert first.extensions["ripples"] is ext is second.extensions["ripples"]
         with first.app_context():
             assert ext.client.options["base_url"] == collector.url
@@ -132,9 +143,17 @@ def test_the_secret_key_follows_the_same_precedence(
 
 def test_every_core_option_is_read_from_app_config(collector: DevServer) -> None:
     values = {
-        "timeout": 7.0, "connect_timeout": 4.0, "max_queue_size": 11, "flush_interval": 9.0,
-        "max_buffer_size": 1234, "max_batch_size": 77, "max_retries": 5, "flush_timeout": 6.0,
-        "shutdown_timeout": 2.0, "base_url": collector.url, "max_spool_bytes": 4096,
+        "timeout": 7.0,
+        "connect_timeout": 4.0,
+        "max_queue_size": 11,
+        "flush_interval": 9.0,
+        "max_buffer_size": 1234,
+        "max_batch_size": 77,
+        "max_retries": 5,
+        "flush_timeout": 6.0,
+        "shutdown_timeout": 2.0,
+        "base_url": collector.url,
+        "max_spool_bytes": 4096,
     }
     visitor = str(uuid.uuid4())
     errors: list[Exception] = []
@@ -204,8 +223,9 @@ def test_a_missing_key_does_not_stop_the_app_but_is_logged_and_nothing_is_sent(
 
 def test_an_error_in_the_view_still_flushes_and_unbinds(collector: DevServer) -> None:
     ext = Ripples()
-    app = make_app(ext, RIPPLES_SECRET_KEY=KEY, RIPPLES_BASE_URL=collector.url,
-                   RIPPLES_FLUSH_INTERVAL=60)
+    app = make_app(
+        ext, RIPPLES_SECRET_KEY=KEY, RIPPLES_BASE_URL=collector.url, RIPPLES_FLUSH_INTERVAL=60
+    )
     app.testing = True  # propagate the exception out of app.wsgi_app
     client = app.test_client()
     client.set_cookie("_rpl_vid", str(uuid.uuid4()))
@@ -242,11 +262,13 @@ def test_a_server_file_wrapper_is_passed_through_and_flushes_on_close(
     collector: DevServer,
 ) -> None:
     ext = Ripples()
-    app = make_app(ext, RIPPLES_SECRET_KEY=KEY, RIPPLES_BASE_URL=collector.url,
-                   RIPPLES_FLUSH_INTERVAL=60)
+    app = make_app(
+        ext, RIPPLES_SECRET_KEY=KEY, RIPPLES_BASE_URL=collector.url, RIPPLES_FLUSH_INTERVAL=60
+    )
     visitor = str(uuid.uuid4())
-    builder = EnvironBuilder(path="/file", query_string="user=wrapper-user",
-                             headers=[("Cookie", f"_rpl_vid={visitor}")])
+    builder = EnvironBuilder(
+        path="/file", query_string="user=wrapper-user", headers=[("Cookie", f"_rpl_vid={visitor}")]
+    )
     environ = builder.get_environ()
     environ["wsgi.file_wrapper"] = FileWrapper  # gunicorn's: it sends these with sendfile()
     statuses: list[str] = []
@@ -264,8 +286,9 @@ def test_a_server_file_wrapper_is_passed_through_and_flushes_on_close(
 
 def test_aflush_waits_without_blocking_the_loop(collector: DevServer) -> None:
     ext = Ripples()
-    app = make_app(ext, RIPPLES_SECRET_KEY=KEY, RIPPLES_BASE_URL=collector.url,
-                   RIPPLES_FLUSH_INTERVAL=60)
+    app = make_app(
+        ext, RIPPLES_SECRET_KEY=KEY, RIPPLES_BASE_URL=collector.url, RIPPLES_FLUSH_INTERVAL=60
+    )
 
     async def job() -> bool:
         with app.app_context():
@@ -314,3 +337,66 @@ def test_a_streamed_body_runs_in_the_views_context_and_leaks_nothing(
     contextvars.copy_context().run(serve)
     assert seen == ["set by the view", "set by the body"]
     assert collector.wait_for(1, user_id="probe-user")[0]["$visitor_id"] == visitor
+
+
+_pushed: contextvars.ContextVar[str] = contextvars.ContextVar("pushed", default="none")
+
+
+def test_a_body_primed_in_the_view_can_undo_in_the_body_what_it_set_in_the_view(
+    collector: DevServer,
+) -> None:
+    """Flask 2.3-3.0's ``stream_with_context`` sets a context variable when the view primes
+    the generator and resets it with its token after the last chunk: both must happen in
+    one context, or the reset raises and the response is cut off."""
+    ext = Ripples()
+    app = make_app(ext, RIPPLES_SECRET_KEY=KEY, RIPPLES_BASE_URL=collector.url)
+    seen: list[str] = []
+
+    @app.get("/primed")
+    def primed() -> Any:
+        client = ext.client
+
+        def body() -> Iterator[str]:
+            token = _pushed.set("pushed in the view")
+            try:
+                yield "first,"
+                seen.append(_pushed.get())
+                client.track("primed", "primed-user")
+                yield "last"
+            finally:
+                _pushed.reset(token)  # in the body: the context it was set in, or ValueError
+
+        chunks = body()
+        first = next(chunks)  # primed in the view, as stream_with_context does
+
+        def rest() -> Iterator[str]:
+            yield first
+            yield from chunks
+
+        return app.response_class(rest())
+
+    @app.get("/stream")
+    def stream() -> Any:
+        @stream_with_context
+        def body() -> Iterator[str]:
+            yield request.args["user"] + ","
+            ext.track("streamed with context", request.args["user"])
+            yield "done"
+
+        return app.response_class(body())
+
+    visitor = str(uuid.uuid4())
+
+    def serve() -> None:
+        test_client = app.test_client()
+        test_client.set_cookie("_rpl_vid", visitor)
+        for path, body in (("/primed", b"first,last"), ("/stream?user=swc-user", b"swc-user,done")):
+            response = test_client.get(path)
+            assert response.get_data() == body
+            response.close()
+        assert _pushed.get() == "none"  # nothing the request set is left on this thread
+
+    contextvars.copy_context().run(serve)
+    assert seen == ["pushed in the view"]
+    assert collector.wait_for(1, user_id="primed-user")[0]["$visitor_id"] == visitor
+    assert collector.wait_for(1, user_id="swc-user")[0]["$visitor_id"] == visitor
