@@ -30,8 +30,9 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_mwcpu import CASES  # the server benchmark's cases
+
 COOKIE = "_rpl_vid=3f2b8c1e-6a4d-4e8f-9b7a-1c2d3e4f5a6b"
-CASES = (("tracks nothing", "/nothing"), ("tracks one event", "/one"))
 Runner = Callable[[str, int], None]
 
 

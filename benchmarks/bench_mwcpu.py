@@ -327,13 +327,7 @@ def section(b: Any) -> None:
     print(render(rows, rounds, requests))
     b.results["mwcpu"] = rows
     for r in rows:
-        cost: Optional[float] = r["cost_us"]
-        b.targets.check(
-            f"middleware CPU {r['framework']}, {r['case']}: a - b <= {r['limit_us']:g} µs",
-            cost,
-            None if cost is None else cost <= r["limit_us"],
-            " µs",
-        )
+        _judge(b, f"middleware CPU {r['framework']}, {r['case']}", r["cost_us"], r["limit_us"])
     in_process(b)
 
 

@@ -41,11 +41,9 @@ if str(HERE) not in sys.path:
 
 from _peer_sink import PeerSink  # noqa: E402
 from _report import log, spread, table  # noqa: E402
+from bench_mwcpu import CASES, FRAMEWORKS, LIMITS  # noqa: E402  (the same cases and targets)
 
-FRAMEWORKS = ("asgi", "django", "flask")
 LABELS = {"asgi": "Starlette (ASGI)", "django": "Django (WSGI)", "flask": "Flask (WSGI)"}
-CASES = (("tracks nothing", "/nothing"), ("tracks one event", "/one"))
-LIMITS = {"tracks nothing": 3.0, "tracks one event": 8.0 + 3.0}
 CHILD = HERE / "_mw_inproc.py"
 
 

@@ -73,15 +73,10 @@ def assert_tracked(
 ) -> Event:
     """Assert a ``track`` event for ``action_name`` matching the given fields; return it."""
     __tracebackhide__ = True  # pytest: show the caller's line, not ours
-    fields = wire_fields(
-        name=action_name,
-        user_id=user_id,
-        area=area,
-        activated=activated,
-        visitor_id=visitor_id,
-        idempotency_key=idempotency_key,
+    expected = _track_expected(
+        action_name, user_id, area, activated, visitor_id, idempotency_key, props
     )
-    return Expected("track", fields, props).assert_one(events)
+    return expected.assert_one(events)
 
 
 def assert_not_tracked(
@@ -97,15 +92,9 @@ def assert_not_tracked(
 ) -> None:
     """Assert that no ``track`` event matches ``action_name`` and the given fields."""
     __tracebackhide__ = True
-    fields = wire_fields(
-        name=action_name,
-        user_id=user_id,
-        area=area,
-        activated=activated,
-        visitor_id=visitor_id,
-        idempotency_key=idempotency_key,
+    expected = _track_expected(
+        action_name, user_id, area, activated, visitor_id, idempotency_key, props
     )
-    expected = Expected("track", fields, props)
     matching = [event for event in events if expected.matches(event)]
     if matching:
         raise listed(
@@ -202,3 +191,24 @@ def format_events(events: Events, *, all_fields: bool = False) -> str:
     are left out unless ``all_fields`` is true.
     """
     return render([dict(event) for event in events], all_fields=all_fields)
+
+
+def _track_expected(
+    action_name: str,
+    user_id: Any,
+    area: Any,
+    activated: bool | None,
+    visitor_id: Any,
+    idempotency_key: str | None,
+    props: dict[str, Any],
+) -> Expected:
+    """The ``track`` event that `assert_tracked` and `assert_not_tracked` look for."""
+    fields = wire_fields(
+        name=action_name,
+        user_id=user_id,
+        area=area,
+        activated=activated,
+        visitor_id=visitor_id,
+        idempotency_key=idempotency_key,
+    )
+    return Expected("track", fields, props)
