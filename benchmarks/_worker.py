@@ -88,6 +88,22 @@ class Adapter:
 
             self.flush = self.client.flush
             self.close = self.client.shutdown
+        elif sdk == "floor":
+            # Not an SDK: the interpreter's floor. A Python function taking track()'s
+            # arguments and keeping them, sending nothing; what any Python SDK costs at least.
+            import collections
+            import platform
+
+            self.version = f"CPython {platform.python_version()}"
+            kept: collections.deque[dict[str, Any]] = collections.deque()
+
+            def noop(name: str, user_id: str, **properties: Any) -> None:
+                kept.append(properties)
+
+            def call(i: int) -> None:
+                noop("created a budget", "user_123", area="budgets", plan="annual", seq=i)
+
+            self.flush = self.close = lambda: None
         else:
             raise SystemExit(f"unknown sdk {sdk!r}")
         self.call = call

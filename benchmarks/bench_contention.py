@@ -104,6 +104,21 @@ def section(b: Any) -> None:
                     events_s=(received / elapsed) if elapsed > 0 else None,
                 )
                 runs.setdefault(sdk, []).append(r)
+            if b.wanted("ripples"):  # the interpreter's floor, in the same round
+                log(f"contention: round {rep + 1}/{reps} floor (a no-op Python function)")
+                params = {"per_thread": per, "threads": threads}
+                r = b.worker(
+                    "floor",
+                    "contention",
+                    sink.url,
+                    params,
+                    timeout=180,
+                    script="bench_contention.py",
+                )
+                if r:
+                    r.update(lost=0, duplicated=0, events_s=None)
+                    runs.setdefault("floor", []).append(r)
+    floor = runs.pop("floor", [])
     ours = runs.get("ripples", [])
     rows = []
     for sdk, rs in runs.items():
@@ -120,6 +135,22 @@ def section(b: Any) -> None:
                 max(r["lost"] for r in rs),
                 max(r["duplicated"] for r in rs),
                 None if sdk == "ripples" else fmt_ratio(paired_ratio(ours, rs, "events_s")),
+            ]
+        )
+    if floor:
+        rows.append(
+            [
+                "floor: no-op function",
+                None,
+                "",
+                median_of(floor, "calls_s"),
+                None,
+                median_of(floor, "median_us"),
+                median_of(floor, "p99_us"),
+                max(r["max_ms"] for r in floor),
+                None,
+                None,
+                None,
             ]
         )
     print(
@@ -164,6 +195,14 @@ def section(b: Any) -> None:
         f"{threads} threads: caller p99 <= 20 µs", p99, None if p99 is None else p99 <= 20, " µs"
     )
     worst = median_of(ours, "max_ms")
+    if floor:
+        print(
+            "floor: the same 8 threads calling a Python function that takes track()'s arguments"
+            f" and keeps them: worst call {median_of(floor, 'max_ms'):.1f} ms (median over rounds),"
+            f" p99 {median_of(floor, 'p99_us'):.2f} µs. A call the interpreter switches away from"
+            f" waits out other threads' switch intervals ({sys.getswitchinterval() * 1e3:g} ms"
+            " each), whatever it does."
+        )
     b.targets.check(
         f"{threads} threads: worst call <= 2 ms (median over rounds)",
         worst,

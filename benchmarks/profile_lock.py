@@ -1,6 +1,7 @@
 """Part 4 of ``profile_stages.py``: 8 threads on one client, the buffer lock timed.
 
-Every acquisition of the sender's buffer lock records its wait and hold time,
+Every acquisition of the buffer lock (tracking calls take it only at a crossing:
+a full batch, the spill mark, the cap, or to start the thread) records its wait and hold time,
 split between the calling threads and the sender thread; each calling thread
 also counts its own context switches (voluntary: it blocked, on the GIL or the
 lock; involuntary: the scheduler preempted it).
@@ -52,7 +53,7 @@ def part4(url: str, threads: int, per: int) -> dict[str, Any]:
     """8 threads on one client: lock wait/hold by side, context switches per thread."""
     client, sender, c = _client(url)
     lock = TimedLock()
-    sender._lock = lock
+    sender._lock = sender._buffer.lock = lock  # every acquisition, callers and sender
     c.__init__()  # type: ignore[misc]
     barrier = threading.Barrier(threads + 1)
     caller_sw: list[tuple[int, int]] = []

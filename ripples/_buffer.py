@@ -1,29 +1,46 @@
-"""The buffer: pending events in tracking order, the flush waiters and the ledger, under one lock.
+"""The buffer: pending events in tracking order, the flush waiters and the ledger.
 
-Every accepted event gets a sequence number. Pending events (queued, or in
-the one batch in flight) are always taken from and put back at the front, so
-they stay in order, and a waiter for "everything tracked before my call" is
-done when the lowest pending sequence number reaches its target. Every move
-of an event out of "pending" is booked in the :class:`~ripples._ledger.Ledger`
-here, in the same critical section, which is why the counts always balance.
+Tracking calls append to :attr:`Buffer.queue` *without* a lock: ``deque.append``
+is atomic, so a thread the interpreter switches away from in the middle of a
+call never holds up the others (issue 17: with a lock there, one preempted
+caller stalled every other caller for a switch interval). Everything else, the
+sender taking events, putting them back, dropping and booking, happens under
+:attr:`Buffer.lock`, and only ever from the front of the queue.
+
+Every accepted event has a sequence number, its position in tracking order:
+an event in :attr:`Buffer.queue` is number ``head + index``, so appending needs
+no counter. Events that were taken and come back (a failed attempt, a spool
+that could not be written) keep their numbers in :attr:`Buffer.retry`, which
+is sent before the queue. A waiter for "everything tracked before my call" is
+done when the lowest pending number reaches its target. Every move of an event
+out of "pending" is booked in the :class:`~ripples._ledger.Ledger` here, in the
+same critical section, which is why the counts always balance.
 
 Methods ending in ``_locked`` expect the caller to hold :attr:`Buffer.lock`
-(the sender also uses it to start and stop its thread atomically with a put).
+(the sender also uses it to start and stop its thread).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Iterable
+from itertools import islice
+from typing import Any, Callable, Union
 
 from ._delivery import Outcome
 from ._ledger import DeliveryStats, Ledger
 from ._report import ErrorCallback, logger
 
-#: A queued event: its wire dict (system fields completed when first sent), its
-#: time as epoch seconds, the on_error of the client that made it, its sequence number.
-Item = tuple[dict[str, Any], float, ErrorCallback, int]
+#: A queued event: its wire dict (whose ``$sent_at`` holds the event's time as epoch
+#: seconds until :func:`~ripples._wire.complete_batch` formats it), or, for a client
+#: whose ``on_error`` is not the buffer's own, the pair ``(dict, on_error)``. A bare
+#: dict saves a tuple per event: most processes have one ``on_error`` per sender.
+Item = Union[dict[str, Any], tuple[dict[str, Any], ErrorCallback]]
+
+
+def event_of(item: Item) -> dict[str, Any]:
+    return item if type(item) is dict else item[0]  # type: ignore[index]
 
 
 class Waiter:
@@ -37,82 +54,190 @@ class Waiter:
         self.lost = False  # an event it covers was not delivered (refused, dropped, spooled)
 
 
-class Buffer:
-    """See the module docstring. ``spooling`` lets the buffer grow to twice its bound."""
+class Taken:
+    """Events taken from the front of the buffer, oldest first, with their numbers.
 
-    def __init__(self, max_buffer_size: int, *, spooling: bool) -> None:
+    The first ``len(retried)`` items came back from :attr:`Buffer.retry` with the
+    numbers in ``retried``; the rest came from the queue, numbered from ``base``.
+    """
+
+    __slots__ = ("base", "events", "items", "retried")
+
+    def __init__(self, items: list[Item], retried: list[int], base: int) -> None:
+        self.items = items
+        self.retried = retried
+        self.base = base
+        self.events = [item if type(item) is dict else item[0] for item in items]  # type: ignore[index]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def seq(self, index: int) -> int:
+        retried = self.retried
+        return retried[index] if index < len(retried) else self.base + index - len(retried)
+
+    def pairs(self, indices: Iterable[int]) -> list[tuple[Item, int]]:
+        return [(self.items[i], self.seq(i)) for i in indices]
+
+
+class Buffer:
+    """See the module docstring.
+
+    ``max_queue_size`` is the batch trigger; ``spooling`` lets the buffer grow to
+    twice ``max_buffer_size``; ``on_error`` is the callback of bare-dict items.
+    """
+
+    def __init__(
+        self,
+        max_buffer_size: int,
+        *,
+        spooling: bool,
+        max_queue_size: int,
+        on_error: ErrorCallback = None,
+    ) -> None:
         self.lock = threading.Lock()
-        self.queue: deque[Item] = deque()
-        self.in_flight: list[Item] = []  # at most one batch: one drainer at a time
-        self.spilling: list[Item] = []  # taken for the spool, not yet written
-        self.enqueued = 0  # events tracked, and the next one's sequence number
+        self.queue: deque[Item] = deque()  # appended without the lock (see above)
+        self.head = 0  # the sequence number of queue[0]: events ever taken from the queue
+        self.retry: deque[tuple[Item, int]] = deque()  # taken, put back: sent first
+        self.in_flight: Taken | None = None  # at most one batch: one drainer at a time
+        self.spilling: Taken | None = None  # taken for the spool, not yet written
         self.waiters: list[Waiter] = []
         self.ledger = Ledger()
+        self.on_error = on_error
         self.overflowed = 0  # dropped for a full buffer, not yet reported
         self.overflow_callbacks: dict[int, ErrorCallback] = {}  # by id: may be unhashable
         self.max_buffer_size = max_buffer_size
+        self.max_queue_size = max_queue_size
         # With a spool, a full buffer spills instead of dropping: the caller's thread
         # only drops past twice the bound, if the sender thread cannot keep up.
         self.hard_cap = max_buffer_size * (2 if spooling else 1)
         self.spill_mark = max_buffer_size if spooling else -1
+        #: A tracking call whose append makes ``len(queue)`` reach this calls
+        #: :meth:`crossed_locked`: the sender is woken on each crossing of
+        #: ``max_queue_size``, the spill mark and the cap, not on every call.
+        self.wake_at = 0
+        self.rearm_locked()
+
+    @property
+    def enqueued(self) -> int:
+        """Events tracked so far, which is also the next one's sequence number."""
+        return self.head + len(self.queue)
+
+    def queued(self) -> int:
+        """Events waiting to be taken (not in flight, not being spilled)."""
+        return len(self.retry) + len(self.queue)
+
+    def callback_of(self, item: Item) -> ErrorCallback:
+        return item[1] if type(item) is tuple else self.on_error
+
+    def callbacks(self, items: Iterable[Item]) -> list[ErrorCallback]:
+        return [self.callback_of(item) for item in items]
 
     # -- pending events ----------------------------------------------------------
 
-    def append_locked(self, data: dict[str, Any], ts: float, on_error: ErrorCallback) -> int:
-        """Queue one event (dropping the oldest past the cap); returns the queue's length."""
-        queue = self.queue
-        if len(queue) >= self.hard_cap:
-            self.overflow_locked(1)
-        queue.append((data, ts, on_error, self.enqueued))
-        self.enqueued += 1
-        return len(queue)
+    def rearm_locked(self) -> None:
+        """Set the next queue length that wakes the sender (after the queue changed)."""
+        total = self.queued()
+        marks = (self.max_queue_size, self.spill_mark, self.hard_cap + 1)
+        # Past the cap (calls appended while the last one trimmed): the next call trims.
+        next_mark = min((mark for mark in marks if mark > total), default=self.hard_cap + 1)
+        self.wake_at = next_mark - len(self.retry)
 
-    def take_batch_locked(self, size: int) -> list[Item]:
+    def crossed_locked(self) -> bool:
+        """A tracking call reached :attr:`wake_at`: drop past the cap, move the mark on.
+
+        Returns whether to wake the sender: at ``max_queue_size`` and the spill
+        mark, and at the first event dropped for a full buffer (to report it).
+        """
+        if len(self.queue) < self.wake_at:
+            return False  # another call got here first
+        over = self.queued() - self.hard_cap
+        wake = over <= 0 or not self.overflowed
+        if over > 0:
+            self.overflow_locked(over)
+        self.rearm_locked()
+        return wake
+
+    def take_locked(self, size: int | None = None) -> Taken:
+        """Take up to ``size`` events (all when None) from the front, retried ones first."""
+        retry = self.retry
+        items: list[Item] = []
+        retried: list[int] = []
+        while retry and (size is None or len(items) < size):
+            item, seq = retry.popleft()
+            items.append(item)
+            retried.append(seq)
         queue = self.queue
-        if size >= len(queue):  # the usual case: everything, copied in C, not popped one by one
-            batch = list(queue)
-            queue.clear()
-        else:
-            batch = [queue.popleft() for _ in range(size)]
-        self.in_flight = batch
+        count = len(queue) if size is None else min(len(queue), size - len(items))
+        popleft = queue.popleft  # one by one: tracking calls may append meanwhile
+        items += [popleft() for _ in range(count)]
+        taken = Taken(items, retried, self.head)
+        self.head += count
+        self.rearm_locked()
+        return taken
+
+    def take_batch_locked(self, size: int) -> Taken:
+        self.in_flight = batch = self.take_locked(size)
         return batch
 
-    def take_all(self) -> list[Item]:
+    def take_all(self) -> Taken:
         """Everything queued (not in flight), moved aside for the spool, oldest first.
 
         The items stay counted as pending until :meth:`book_spill_locked`.
         """
         with self.lock:
-            items = list(self.queue)
-            self.queue.clear()
-            self.spilling = items
-        return items
+            self.spilling = taken = self.take_locked()
+        return taken
 
     def pending_before_locked(self, target: int) -> list[Item]:
-        return [item for item in (*self.in_flight, *self.queue) if item[3] < target]
+        """The pending events numbered below ``target``, oldest first."""
+        found: list[Item] = []
+        for taken in (self.in_flight, self.spilling):
+            if taken is not None:
+                found += [taken.items[i] for i in range(len(taken)) if taken.seq(i) < target]
+        found += [item for item, seq in self.retry if seq < target]
+        found += islice(self.queue, max(0, target - self.head))  # in C: appends wait
+        return found
 
     def lowest_pending_locked(self) -> int:
-        if self.in_flight:
-            return self.in_flight[0][3]
-        if self.queue:
-            return self.queue[0][3]
-        return self.enqueued
+        low = [self.head]  # the queue's front, or the next event's number when it is empty
+        for taken in (self.in_flight, self.spilling):
+            if taken is not None and len(taken):
+                low.append(taken.seq(0))
+        if self.retry:
+            low.append(self.retry[0][1])
+        return min(low)
 
-    def requeue_locked(self, items: list[Item]) -> None:
-        """Put unsent items back at the front, oldest first, keeping the buffer bound."""
-        self.queue.extendleft(reversed(items))
-        overflow = len(self.queue) - self.hard_cap
-        if overflow > 0:
-            self.overflow_locked(overflow)
+    def requeue_locked(self, taken: Taken, indices: Iterable[int]) -> list[Item]:
+        """Put the taken events at ``indices`` back at the front, in order, keeping the
+        bound; returns their items."""
+        pairs = taken.pairs(indices)
+        self.retry.extendleft(reversed(pairs))
+        over = self.queued() - self.hard_cap
+        if over > 0:
+            self.overflow_locked(over)
+        self.rearm_locked()
+        return [item for item, _ in pairs]
+
+    def requeue_in_flight_locked(self) -> None:
+        """Put a batch stuck in flight back (the exit path spools it)."""
+        stuck, self.in_flight = self.in_flight, None
+        if stuck is not None:
+            self.requeue_locked(stuck, range(len(stuck)))
 
     def overflow_locked(self, count: int) -> None:
-        """Drop the ``count`` oldest items; counted here, reported by the sender thread."""
+        """Drop the ``count`` oldest queued items; counted here, reported by the sender."""
         for _ in range(count):
-            dropped = self.queue.popleft()
+            if self.retry:
+                dropped, seq = self.retry.popleft()
+            else:
+                dropped, seq = self.queue.popleft(), self.head
+                self.head += 1
             self.ledger.drop("buffer_full")
-            self.mark_lost_locked(dropped[3])
+            self.mark_lost_locked(seq)
             self.overflowed += 1
-            self.overflow_callbacks[id(dropped[2])] = dropped[2]
+            callback = self.callback_of(dropped)
+            self.overflow_callbacks[id(callback)] = callback
 
     def take_overflow_report(self) -> tuple[int, list[ErrorCallback]]:
         with self.lock:
@@ -124,19 +249,19 @@ class Buffer:
         """The spool became unusable: back to the plain bound."""
         self.hard_cap = self.max_buffer_size
         self.spill_mark = -1
+        self.rearm_locked()
 
     # -- booking outcomes --------------------------------------------------------
 
-    def settle_locked(self, batch: list[Item], outcome: Outcome, now: float) -> list[Item]:
+    def settle_locked(self, batch: Taken, outcome: Outcome, now: float) -> list[Item]:
         """Book a batch's outcome; returns the items that stay pending (requeued)."""
-        self.in_flight = []
+        self.in_flight = None
         self._book_locked(outcome, now)
         for index, _, _ in outcome.lost:
-            self.mark_lost_locked(batch[index][3])
-        kept = batch[outcome.kept_from :]
-        if kept:
-            self.requeue_locked(kept)
-        return kept
+            self.mark_lost_locked(batch.seq(index))
+        if outcome.kept_from >= len(batch):
+            return []
+        return self.requeue_locked(batch, range(outcome.kept_from, len(batch)))
 
     def book_recovery_locked(self, outcome: Outcome, damaged: int, now: float) -> None:
         """Book spooled events read back: those resolved now (and damaged records) count."""
@@ -159,16 +284,17 @@ class Buffer:
                 ledger.drop(reason)
 
     def book_spill_locked(
-        self, unencodable: list[Item], written: list[Item], spooled: int, dropped: int, evicted: int
+        self, unencodable: list[int], written: list[int], spooled: int, dropped: int, evicted: int
     ) -> None:
-        """Book a spill: ``written`` left memory (spooled, or dropped for lack of room)."""
-        self.spilling = []
+        """Book a spill of :attr:`spilling`: ``unencodable`` and ``written`` (indices)
+        left memory, written ones spooled or dropped for lack of room."""
+        taken, self.spilling = self.spilling, None
         ledger = self.ledger
-        for item in unencodable:
-            ledger.drop("unencodable")
-            self.mark_lost_locked(item[3])
-        for item in written:
-            self.mark_lost_locked(item[3])  # not delivered by this process
+        if unencodable:
+            ledger.drop("unencodable", len(unencodable))
+        if taken is not None:
+            for index in (*unencodable, *written):
+                self.mark_lost_locked(taken.seq(index))  # not delivered by this process
         ledger.spooled += spooled
         if dropped or evicted:
             ledger.drop("spool_full", dropped + evicted)
@@ -181,9 +307,9 @@ class Buffer:
     def abandon(self) -> list[Item]:
         """At exit: everything pending becomes undelivered; returns it."""
         with self.lock:
-            items = [*self.in_flight, *self.queue]
-            self.in_flight = []
-            self.queue.clear()
+            stuck = self.in_flight.items if self.in_flight is not None else []
+            self.in_flight = None
+            items = [*stuck, *self.take_locked().items]
             self.ledger.undelivered_at_exit += len(items)
         return items
 
@@ -221,9 +347,12 @@ class Buffer:
         return ready
 
     def snapshot_locked(self, spool_bytes: int, backing_off_until: float | None) -> DeliveryStats:
+        queued = len(self.queue)  # read once: tracking calls append without the lock
+        in_flight = len(self.in_flight) if self.in_flight is not None else 0
+        spilling = len(self.spilling) if self.spilling is not None else 0
         return self.ledger.snapshot(
-            tracked=self.enqueued,
-            pending=len(self.queue) + len(self.in_flight) + len(self.spilling),
+            tracked=self.head + queued,
+            pending=queued + len(self.retry) + in_flight + spilling,
             spool_bytes=spool_bytes,
             backing_off_until=backing_off_until,
         )

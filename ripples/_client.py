@@ -159,7 +159,7 @@ class Ripples:
         config = SenderConfig(**{name: values[name] for name in SenderConfig._fields})
         # A subclass that sends by itself shares a sender per (configuration, class).
         custom_post = type(self)._post is not Ripples._post
-        self._sender = shared_sender(config, self if custom_post else None)
+        self._sender = shared_sender(config, self if custom_post else None, self._on_error)
 
     def __repr__(self) -> str:
         state = " disabled" if self._disabled else ""
@@ -441,7 +441,8 @@ class Ripples:
             data["$visitor_id"] = visitor
         sinks = _recording._sinks
         if sinks:
-            event = complete_event(data, ts)
+            data["$sent_at"] = ts
+            event = complete_event(data)
             for sink in sinks:
                 sink(dict(event))
             return

@@ -13,6 +13,7 @@ from typing import Any, Callable, Optional
 
 from . import _lifecycle
 from ._config import SenderConfig
+from ._report import ErrorCallback
 from ._sender import Sender
 from ._transport import call_custom_post
 
@@ -26,8 +27,14 @@ _shared: weakref.WeakValueDictionary[_Key, Sender] = weakref.WeakValueDictionary
 _posts: dict[_Key, PostMethod] = {}
 
 
-def shared_sender(config: SenderConfig, owner: Any = None) -> Sender:
-    """The sender for ``config``; ``owner`` is the client when its class overrides ``_post``."""
+def shared_sender(
+    config: SenderConfig, owner: Any = None, on_error: ErrorCallback = None
+) -> Sender:
+    """The sender for ``config``; ``owner`` is the client when its class overrides ``_post``.
+
+    ``on_error`` is the calling client's: a new sender keeps it as its own (its
+    events are buffered without a per-event reference to it).
+    """
     key: _Key = (config, None if owner is None else type(owner))
     if owner is not None:
         _posts[key] = owner._post
@@ -37,7 +44,7 @@ def shared_sender(config: SenderConfig, owner: Any = None) -> Sender:
             sender = _shared.get(key)
             if sender is None:
                 transport = None if owner is None else call_custom_post(_latest_post(key))
-                sender = Sender(config, transport)
+                sender = Sender(config, transport, on_error)
                 _shared[key] = sender
     return sender
 

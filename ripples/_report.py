@@ -71,12 +71,13 @@ class Reporter:
     def problem(self, exc: Exception, items: Iterable[Item], level: int) -> None:
         """Report ``exc`` about ``items`` and remember it as the ledger's ``last_error``."""
         self._buffer.note_error(str(exc), time.time())
-        report(exc, [item[2] for item in items], level)
+        report(exc, self._buffer.callbacks(items), level)
 
-    def lost(self, batch: list[Item], outcome: Outcome) -> None:
-        """One error report per distinct reason some events of ``batch`` were lost."""
-        for exc, indices in lost_errors([item[0] for item in batch], outcome):
-            self.problem(exc, [batch[i] for i in indices], logging.ERROR)
+    def lost(self, events: list[dict[str, Any]], items: list[Item], outcome: Outcome) -> None:
+        """One error report per distinct reason some ``events`` (queued as ``items``) were lost."""
+        if outcome.lost:
+            for exc, indices in lost_errors(events, outcome):
+                self.problem(exc, [items[i] for i in indices], logging.ERROR)
 
     def overflow(self, *, force: bool = False) -> None:
         """Report events dropped for a full buffer, at most once a second unless ``force``."""

@@ -1,12 +1,13 @@
 """The background sender: a bounded buffer drained by one thread, with an exact ledger.
 
-Tracking calls only append to a deque under a lock; one daemon thread per
+Tracking calls only append to a deque; one daemon thread per
 configuration turns the buffer into batches and hands them to a
 :class:`~ripples._delivery.Deliverer`. The rules that keep the promise
 "never slow the app, never lose or duplicate a revenue event":
 
-- The caller's thread never does network I/O, and the lock is never held
-  while calling user code, logging or sending.
+- The caller's thread never does network I/O and, in the common case, takes
+  no lock: a tracking call appends to a deque (see :mod:`ripples._buffer`).
+  The lock is never held while calling user code, logging or sending.
 - Every event gets a sequence number when it is accepted. Pending events
   (queued or in flight) are always taken from and put back at the front, in
   order, so ``flush()`` and ``close()`` know exactly which of the events they
@@ -29,7 +30,7 @@ from os import getpid
 from typing import Any, Callable
 
 from . import _lifecycle
-from ._buffer import Buffer, Item, Waiter
+from ._buffer import Buffer, Item, Taken, Waiter
 from ._config import SenderConfig
 from ._delivery import Deliverer, Outcome, backoff, encode_batch
 from ._errors import RipplesAPIError
@@ -51,9 +52,16 @@ _WAKE_INTERVAL = 0.2
 class Sender:
     """A bounded buffer drained by one background thread (see the module docstring)."""
 
-    def __init__(self, config: SenderConfig, transport: Transport | None = None) -> None:
+    def __init__(
+        self,
+        config: SenderConfig,
+        transport: Transport | None = None,
+        on_error: ErrorCallback = None,
+    ) -> None:
         self.config = config
-        self._max_queue_size = config.max_queue_size
+        #: The ``on_error`` of the client that made this sender: its events are
+        #: queued as bare dicts, other clients' with their callback.
+        self._on_error = on_error
         self._http: HttpTransport | None = None
         if transport is None:
             self._http = HttpTransport(config.base_url, config.secret_key)
@@ -74,14 +82,17 @@ class Sender:
         _lifecycle.track(self)
 
     def __repr__(self) -> str:
-        return f"<Sender base_url={self.config.base_url!r} queued={len(self._buffer.queue)}>"
+        return f"<Sender base_url={self.config.base_url!r} queued={self._buffer.queued()}>"
 
     def _reset(self) -> None:
         """(Re)create all mutable state: at construction and in a forked child."""
         self._pid = getpid()
         keeper = self._keeper
         self._buffer = Buffer(
-            self.config.max_buffer_size, spooling=keeper is not None and keeper.usable
+            self.config.max_buffer_size,
+            spooling=keeper is not None and keeper.usable,
+            max_queue_size=self.config.max_queue_size,
+            on_error=self._on_error,
         )
         self._lock = self._buffer.lock
         self._reporter = Reporter(self._buffer)
@@ -122,35 +133,39 @@ class Sender:
     # -- called from application threads ---------------------------------
 
     def put(self, data: dict[str, Any], ts: float, on_error: ErrorCallback) -> None:
+        """Queue one event stamped ``ts`` (epoch seconds); takes no lock in the common case."""
         if self._pid != getpid():  # _check_fork(), inlined: every tracking call comes here
             _lifecycle.forked_without_hooks()
+        data["$sent_at"] = ts  # formatted when first sent (see _wire.complete_batch)
         buffer = self._buffer
-        lock = buffer.lock
-        # acquire/release rather than ``with``: the with statement makes two bound
-        # methods per call, and this runs once per tracked event.
-        lock.acquire()
-        try:
-            size = buffer.append_locked(data, ts, on_error)
+        queue = buffer.queue
+        # One atomic append: no lock, so a caller switched out here never holds up the
+        # others. A crossing (a full batch, the spill mark, the cap) or a stopped
+        # thread takes the lock in _after_put.
+        queue.append(data if on_error is self._on_error else (data, on_error))
+        if len(queue) >= buffer.wake_at or not self._running:
+            self._after_put()
+
+    def _after_put(self) -> None:
+        buffer = self._buffer
+        with buffer.lock:
+            # The thread marks itself stopped before its last look at the queue
+            # (_exit_if), so an event appended meanwhile is either seen by it or
+            # finds it stopped and starts another.
+            wake = buffer.crossed_locked()
             if not self._running:
                 self._start_thread()
-            # Wake the thread only on crossings, so a full buffer during an
-            # outage does not turn every call into a wake-up.
-            wake = (
-                size == self._max_queue_size or buffer.overflowed == 1 or size == buffer.spill_mark
-            )
-        finally:
-            lock.release()
         if wake:
             self._wake_event.set()
 
     def wake(self) -> None:
         """Send what is queued now, from the sender thread; never blocks."""
         self._check_fork()
-        if not self._buffer.queue:
+        if not self._buffer.queued():
             return
         if not self._running:  # the lock only to start the thread: this runs per request
             with self._lock:
-                if self._buffer.queue and not self._running:
+                if self._buffer.queued() and not self._running:
                     self._start_thread()
         if not self._wake_event.is_set():
             self._wake_event.set()
@@ -233,7 +248,7 @@ class Sender:
             thread.join(max(0.0, deadline - time.monotonic()))
         if not self._running:
             self._drain_with_deadline(deadline)
-        if buffer.queue:
+        if buffer.queued():
             self._spill(
                 "that could not be delivered before exit"
                 if at_exit
@@ -255,7 +270,7 @@ class Sender:
                     events=len(left),
                     retryable=True,
                 ),
-                [item[2] for item in left],
+                buffer.callbacks(left),
                 logging.WARNING,
             )
         if self._http is not None and not self._running:
@@ -271,8 +286,7 @@ class Sender:
         buffer = self._buffer
         if self._spooler is not None:
             with buffer.lock:
-                stuck, buffer.in_flight = buffer.in_flight, []
-                buffer.queue.extendleft(reversed(stuck))
+                buffer.requeue_in_flight_locked()
             self._spill("that could not be delivered before exit")
         self._abandoned = True
         items = buffer.abandon()
@@ -283,14 +297,14 @@ class Sender:
                     f"(shutdown_timeout={self.config.shutdown_timeout}s)",
                     events=len(items),
                 ),
-                [item[2] for item in items],
+                buffer.callbacks(items),
                 logging.WARNING,
             )
         return len(items)
 
     def has_work(self) -> bool:
         buffer = self._buffer
-        return bool(buffer.queue or buffer.in_flight or self._running or buffer.overflowed)
+        return bool(buffer.queued() or buffer.in_flight or self._running or buffer.overflowed)
 
     def post(self, payload: dict[str, Any]) -> None:
         """POST ``{"events": [...]}`` now, in the calling thread (``Ripples._post``'s default)."""
@@ -331,14 +345,14 @@ class Sender:
                 self._reporter.overflow()
                 if self._stopping:
                     self._drain_with_deadline(self._stop_deadline)
-                    if self._exit_if(lambda: self._stopping or not buffer.queue):
+                    if self._exit_if(lambda: self._stopping or not buffer.queued()):
                         return
                     continue
                 if self._spooler is not None and self._spooler.due(bool(self._failures)):
                     self._spill("buffered while delivery fails")
                 if self._retry_at > time.monotonic():
                     continue  # backing off: only a shutdown path ends a backoff early
-                if buffer.queue:
+                if buffer.queued():
                     self._linger()
                     with self._send_lock:
                         self._drain_locked(None)
@@ -347,7 +361,7 @@ class Sender:
                     with self._send_lock:
                         self._recover()
                 elif time.monotonic() - idle_since > _IDLE_EXIT_SECONDS and self._exit_if(
-                    lambda: not buffer.queue and not buffer.waiters
+                    lambda: not buffer.queued() and not buffer.waiters
                 ):
                     return
         except BaseException:  # pragma: no cover - a bug here must not go unnoticed
@@ -364,18 +378,22 @@ class Sender:
         per request. A pending flush(), close() or a full batch skips it.
         """
         buffer = self._buffer
-        if not (
-            self._stopping or buffer.waiters or len(buffer.queue) >= self.config.max_queue_size
-        ):
+        if not (self._stopping or buffer.waiters or buffer.queued() >= self.config.max_queue_size):
             since_post = time.monotonic() - self._last_post
             time.sleep(min(_WAKE_INTERVAL, max(_LINGER_SECONDS, _WAKE_INTERVAL - since_post)))
 
     def _exit_if(self, condition: Callable[[], bool]) -> bool:
-        """Mark the thread stopped if ``condition`` holds under the lock (no event can slip in)."""
+        """Mark the thread stopped if ``condition`` holds, atomically with tracking calls.
+
+        ``put()`` appends without the lock, then reads ``_running``; so the flag is
+        cleared *before* looking: an event appended after the look finds the
+        thread stopped (and starts one), one appended before it is seen here.
+        """
         with self._lock:
+            self._running = False
             if condition():
-                self._running = False
                 return True
+            self._running = True
         return False
 
     def _drain_with_deadline(self, deadline: float | None) -> None:
@@ -400,10 +418,10 @@ class Sender:
         """
         buffer = self._buffer
         with buffer.lock:
-            owed = len(buffer.queue)
+            owed = buffer.queued()
         while True:
             with buffer.lock:
-                queued = len(buffer.queue)
+                queued = buffer.queued()
                 trigger = (
                     queued >= self.config.max_queue_size
                     or self._stopping
@@ -413,19 +431,19 @@ class Sender:
                     break
                 batch = buffer.take_batch_locked(min(queued, self.config.max_batch_size))
             owed -= len(batch)
-            events = complete_batch(batch)
+            events = complete_batch(batch.events)
             if not self._settle(batch, self._deliverer.deliver(events, deadline)):
                 return
         self._buffer.release_waiters(everyone=False)
 
-    def _settle(self, batch: list[Item], outcome: Outcome) -> bool:
+    def _settle(self, batch: Taken, outcome: Outcome) -> bool:
         """Book the outcome of ``batch``; False when events stayed pending."""
         self._last_post = time.monotonic()
         with self._lock:
             if self._abandoned:
                 return False  # the exit already accounted for these
             kept = self._buffer.settle_locked(batch, outcome, time.time())
-        self._reporter.lost(batch, outcome)
+        self._reporter.lost(batch.events, batch.items, outcome)
         if kept:
             self._back_off(outcome, kept)
             self._buffer.release_waiters(everyone=True)

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._buffer import Buffer, Item
+from ._buffer import Buffer
 from ._delivery import Deliverer, Outcome
 from ._errors import RipplesError
 from ._report import Reporter, logger
@@ -182,7 +182,7 @@ class SpoolDriver:
 
     def due(self, failing: bool) -> bool:
         """Whether to spill now: the buffer is full, or delivery fails and the interval passed."""
-        queued = len(self._buffer.queue)
+        queued = self._buffer.queued()
         if not queued or not self.keeper.usable:
             return False
         if queued >= self._buffer.max_buffer_size:
@@ -192,33 +192,33 @@ class SpoolDriver:
     def spill(self, why: str) -> None:
         """Move every queued event to the spool; what cannot be written stays queued."""
         buffer = self._buffer
-        items = buffer.take_all()
+        taken = buffer.take_all()
         encoded: list[bytes] = []
-        kept: list[Item] = []
-        unencodable = Outcome(len(items))
-        for index, item in enumerate(items):
+        kept: list[int] = []  # indices of the events encoded, in order
+        unencodable = Outcome(len(taken))
+        for index, event in enumerate(taken.events):
             try:
-                encoded.append(encode_event(complete_event(item[0], item[1])))
-                kept.append(item)
+                encoded.append(encode_event(complete_event(event)))
+                kept.append(index)
             except (ValueError, TypeError, OverflowError, RecursionError) as exc:
                 error = RipplesError(f"ripples: an event cannot be encoded as JSON ({exc})")
                 unencodable.lost.append((index, "unencodable", error))
         result = self.keeper.spill(encoded, self._chunk)
         written = kept[: result.attempted]
         with buffer.lock:
-            bad = [items[index] for index, _, _ in unencodable.lost]
+            bad = [index for index, _, _ in unencodable.lost]
             buffer.book_spill_locked(bad, written, result.spooled, result.dropped, result.evicted)
             if result.failed:
                 buffer.stop_spooling_locked()
-                buffer.requeue_locked(kept[result.attempted :])
-        self._reporter.lost(items, unencodable)
+                buffer.requeue_locked(taken, kept[result.attempted :])
+        self._reporter.lost(taken.events, taken.items, unencodable)
         if result.dropped or result.evicted:
             self._reporter.problem(
                 RipplesError(
                     f"ripples: the spool is full (max_spool_bytes={self._max_spool_bytes}):"
                     f" {result.dropped + result.evicted} events were dropped"
                 ),
-                written,
+                [taken.items[index] for index in written],
                 logging.ERROR,
             )
         if result.spooled:
@@ -257,7 +257,8 @@ class SpoolDriver:
                 self._buffer.book_recovery_locked(outcome, damaged, time.time())
                 if rewrite.evicted:
                     self._buffer.book_spill_locked([], [], 0, 0, rewrite.evicted)
-            self._reporter.lost([(event, 0.0, None, -1) for event in events], outcome)
+            # Spooled events have no on_error of ours: (event, None) says so.
+            self._reporter.lost(events, [(event, None) for event in events], outcome)
             if damaged:
                 self._reporter.problem(
                     RipplesError(

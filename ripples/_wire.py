@@ -54,22 +54,24 @@ def format_sent_at(ts: float) -> str:
     return stamp
 
 
-def complete_event(data: dict[str, Any], ts: float) -> dict[str, Any]:
+def complete_event(data: dict[str, Any]) -> dict[str, Any]:
     """Add the fields every event carries; idempotent, so retries keep their id.
 
-    ``$sent_at`` marks a completed event; a ``$event_id`` set earlier (from an
-    idempotency key) is kept.
+    A queued event holds its time, epoch seconds, in ``$sent_at`` (a float: no
+    user key starts with ``$``); completing formats it and adds the SDK fields,
+    so ``$sdk_name`` marks a completed event. A ``$event_id`` set earlier (from
+    an idempotency key) is kept.
     """
-    if "$sent_at" not in data:
+    if "$sdk_name" not in data:
         if "$event_id" not in data:
             data["$event_id"] = new_event_id()
-        data["$sent_at"] = format_sent_at(ts)
+        data["$sent_at"] = format_sent_at(data["$sent_at"])
         data.update(_SDK_FIELDS)
     return data
 
 
-def complete_batch(items: Iterable[tuple[dict[str, Any], float, Any, int]]) -> list[dict[str, Any]]:
-    """:func:`complete_event` for a batch of queued items, with ids made in bulk.
+def complete_batch(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`complete_event` for a batch of queued events, with ids made in bulk.
 
     The ids are version 4 UUIDs whose first 74 bits are random for each batch
     and whose last 48 bits number the events of the batch: as unique as fully
@@ -80,24 +82,23 @@ def complete_batch(items: Iterable[tuple[dict[str, Any], float, Any, int]]) -> l
     h = os.urandom(10).hex()
     prefix = f"{h[:8]}-{h[8:12]}-4{h[12:15]}-{'89ab'[int(h[15], 16) & 3]}{h[16:19]}-"
     sdk = _SDK_FIELDS
-    events = []
+    completed = []
     n = 0
     # format_sent_at, inlined: a batch rarely spans two seconds (NaN: no second seen yet).
     second, stamp = math.nan, ""
-    for item in items:
-        data = item[0]
-        if "$sent_at" not in data:
+    for data in events:
+        if "$sdk_name" not in data:
             if "$event_id" not in data:
                 data["$event_id"] = prefix + n.to_bytes(6, "big").hex()
                 n += 1
-            ts = item[1]
+            ts = data["$sent_at"]
             if not second <= ts < second + 1.0:
                 second = ts // 1
                 stamp = format_sent_at(ts)
             data["$sent_at"] = stamp
             data.update(sdk)
-        events.append(data)
-    return events
+        completed.append(data)
+    return completed
 
 
 def _encode_std(payload: dict[str, Any]) -> bytes:

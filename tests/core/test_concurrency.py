@@ -10,6 +10,7 @@ import textwrap
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Callable
 
 import pytest
@@ -235,3 +236,93 @@ def test_repeated_set_visitor_id_keeps_one_short_chain() -> None:
             ripples.set_visitor_id(str(uuid.uuid4()))
         binding = current_binding()
         assert binding is not None and binding._outer is request_binding
+
+
+@pytest.fixture
+def fine_switching() -> Iterator[None]:
+    """Switch threads every microsecond, so races in the tracking path show up."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(previous)
+
+
+@pytest.mark.usefixtures("fine_switching")
+def test_threads_crossing_the_batch_trigger_lose_and_repeat_nothing(
+    server: DevServer, make_client: Callable[..., Ripples]
+) -> None:
+    """Tracking calls take no lock: many crossings of a small batch trigger, many batches."""
+    client = make_client(max_queue_size=7, max_batch_size=5, flush_interval=600)
+
+    def work(n: int) -> None:
+        for i in range(300):
+            client.track("did", f"user{n}", seq=i)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert client.flush(timeout=30)
+    events = server.wait_for(2400, timeout=30)
+    assert len({e["$event_id"] for e in events}) == 2400 and server.stats["duplicates"] == 0
+    assert {(e["$user_id"], e["seq"]) for e in events} == {
+        (f"user{n}", i) for n in range(8) for i in range(300)
+    }
+    stats = client.stats()
+    assert (stats.tracked, stats.delivered, stats.pending) == (2400, 2400, 0) and stats.balanced
+
+
+@pytest.mark.usefixtures("fine_switching")
+def test_a_flush_covers_every_event_tracked_before_it_while_threads_track(
+    server: DevServer, make_client: Callable[..., Ripples]
+) -> None:
+    client = make_client(max_queue_size=50, flush_interval=600)
+    returned: list[tuple[int, int]] = []  # (thread, seq) of each track() that returned
+
+    def work(n: int) -> None:
+        for i in range(3000):
+            client.track("did", f"user{n}", seq=i)
+            returned.append((n, i))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    flushes = 0
+    while any(thread.is_alive() for thread in threads) or not flushes:
+        before = list(returned)
+        assert client.flush(timeout=30)
+        flushes += 1
+        stored = {(int(e["$user_id"][4:]), e["seq"]) for e in server.events()}
+        assert set(before) <= stored  # tracked before the flush: delivered when it returns
+    for thread in threads:
+        thread.join()
+    assert client.flush(timeout=30)
+    assert len(server.wait_for(12_000, timeout=30)) == 12_000
+    assert server.stats["duplicates"] == 0 and client.stats().balanced
+
+
+@pytest.mark.usefixtures("fine_switching")
+def test_a_sender_thread_that_stops_when_idle_never_strands_an_event(
+    server: DevServer, make_client: Callable[..., Ripples], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread stops the moment the buffer is empty, while threads keep tracking: every
+    event is sent without a flush, so none was appended as the thread stopped unseen."""
+    import ripples._sender
+
+    monkeypatch.setattr(ripples._sender, "_IDLE_EXIT_SECONDS", 0.0)  # 30 s in production
+    client = make_client(flush_interval=0.01)
+
+    def work(n: int) -> None:
+        for i in range(200):
+            client.track("did", f"user{n}", seq=i)
+            if i % 10 == 0:
+                time.sleep(0.002)  # gaps, so the thread goes idle and stops, often
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(server.wait_for(800, timeout=30)) == 800  # no flush() called
+    assert server.stats["duplicates"] == 0

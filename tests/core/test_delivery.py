@@ -129,6 +129,32 @@ def test_outage_then_recovery_loses_nothing(
     assert server.stats["duplicates"] == 0
 
 
+def test_clients_sharing_a_sender_each_hear_of_their_own_events(
+    server: DevServer, make_client: Callable[..., Ripples]
+) -> None:
+    """Equal options share one sender; each client's refused events go to its own on_error
+    (the first client's events are buffered without a reference to it, the others' with)."""
+    first: list[Exception] = []
+    second: list[Exception] = []
+    a = make_client(on_error=first.append, max_retries=0, flush_interval=600)
+    b = make_client(on_error=second.append, max_retries=0, flush_interval=600)
+    c = make_client(max_retries=0, flush_interval=600)  # no on_error: only the log
+    server.fail_rate, server.fail_status = 1.0, 400
+    a.signup("u1")
+    assert a.flush(timeout=10) is False
+    assert len(first) == 1 and not second
+    b.signup("u2")
+    c.signup("u3")
+    assert b.flush(timeout=10) is False
+    assert len(first) == 1 and len(second) == 1
+    server.fail_rate = 0.0
+    for client in (a, b, c):
+        client.signup("ok")
+    assert c.flush(timeout=10) is True
+    assert [e["$user_id"] for e in server.wait_for(3)] == ["ok"] * 3
+    assert c.stats().refused == 3 and c.stats().balanced
+
+
 class Poisoning(Ripples):
     """Corrupts events marked ``poison`` on their way out, as a buggy proxy would."""
 

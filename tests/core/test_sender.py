@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Iterator
+from typing import Callable
 
 import pytest
 
+from ripples import _sender
 from ripples._config import SenderConfig
 from ripples._registry import shared_sender
 from ripples._sender import Sender
@@ -92,3 +95,37 @@ def test_clients_of_one_configuration_get_one_sender(server: DevServer) -> None:
 # A fork that skips Python's at-fork hooks is tested for real in tests/deploy (uWSGI without
 # --py-call-uwsgi-fork-hooks): a raw libc fork from ctypes would also skip the interpreter's
 # own re-initialisation, which no real server does.
+
+
+def test_an_event_tracked_as_the_thread_stops_is_still_sent(
+    server: DevServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``put()`` takes no lock: an event appended between the sender thread's last look at
+    the buffer and its stopping must find the thread stopped and start another.
+
+    The interleaving is forced: the thread's exit condition (it stops as soon as it is idle
+    here) lets another thread track after it found the buffer empty. No flush() follows,
+    so only a running thread can send that event.
+    """
+    monkeypatch.setattr(_sender, "_IDLE_EXIT_SECONDS", 0.0)  # 30 s in production
+    late = threading.Thread(target=lambda: sender.put(_event("late"), time.time(), None))
+
+    class Racing(Sender):
+        def _exit_if(self, condition: Callable[[], bool]) -> bool:
+            def racing() -> bool:
+                stopping = condition()
+                if stopping and not late.ident:
+                    late.start()
+                    late.join(timeout=1)  # appends; finding the thread stopped, waits for the lock
+                return stopping
+
+            return super()._exit_if(racing)
+
+    sender = Racing(_config(server.url, flush_interval=0.05))
+    try:
+        sender.put(_event("first"), time.time(), None)
+        names = [e["$name"] for e in server.wait_for(2, timeout=10)]
+        assert names == ["first", "late"]
+    finally:
+        late.join(timeout=10)
+        sender.close(2)

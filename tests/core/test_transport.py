@@ -34,7 +34,11 @@ def send(transport: Any, payload: dict[str, Any], timeout: tuple[float, float]) 
 def batch(*users: str) -> dict[str, Any]:
     """A batch of signups with every field the client adds (as the sender posts it)."""
     now = time.time()
-    return {"events": [complete_event({"$type": "signup", "$user_id": u}, now) for u in users]}
+    return {
+        "events": [
+            complete_event({"$type": "signup", "$user_id": u, "$sent_at": now}) for u in users
+        ]
+    }
 
 
 @pytest.fixture

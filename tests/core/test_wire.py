@@ -20,13 +20,14 @@ EVENTS: list[dict[str, Any]] = [
     {"$type": "track", "$user_id": "u1", "$name": "clicked", "$area": "x", "n": 5},
     {"$type": "revenue", "$user_id": "u2", "$amount": 49.99, "currency": "EUR"},
     {"$type": "revenue", "$user_id": "u3", "$amount": -0.1, "big": 2**63 + 5, "small": 1e-7},
-    {"$type": "signup", "$user_id": "ü ñ 😀", "email": "a\"b\\c\n", "tags": ["a", 1, None, True]},
+    {"$type": "signup", "$user_id": "ü ñ 😀", "email": 'a"b\\c\n', "tags": ["a", 1, None, True]},
     {"$type": "identify", "$user_id": "u5", "nested": {"a": {"b": [1.5, 2e300]}}},
 ]
 
 
-def _items(events: list[dict[str, Any]]) -> list[tuple[dict[str, Any], float, None, int]]:
-    return [(dict(event), time.time(), None, i) for i, event in enumerate(events)]
+def _items(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events as the buffer holds them: the time, epoch seconds, in ``$sent_at``."""
+    return [{**event, "$sent_at": time.time()} for event in events]
 
 
 def test_a_batch_gets_distinct_v4_ids_kept_on_a_second_completion() -> None:
@@ -41,7 +42,7 @@ def test_a_batch_gets_distinct_v4_ids_kept_on_a_second_completion() -> None:
 
 def test_each_event_of_a_batch_gets_its_own_second() -> None:
     seconds = [-0.5, 0.2, 0.9, 59.9, 60.0, -0.5]  # across seconds, before 1970, and back
-    events = complete_batch([({"$type": "track"}, ts, None, i) for i, ts in enumerate(seconds)])
+    events = complete_batch([{"$type": "track", "$sent_at": ts} for ts in seconds])
     assert [e["$sent_at"] for e in events] == [
         "1969-12-31T23:59:59Z",
         "1970-01-01T00:00:00Z",
@@ -53,7 +54,7 @@ def test_each_event_of_a_batch_gets_its_own_second() -> None:
 
 
 def test_an_id_set_from_an_idempotency_key_is_kept() -> None:
-    (event,) = complete_batch([({"$type": "signup", "$event_id": "fixed"}, time.time(), None, 0)])
+    (event,) = complete_batch([{"$type": "signup", "$event_id": "fixed", "$sent_at": time.time()}])
     assert event["$event_id"] == "fixed" and event["$sdk_name"] == "python"
 
 
