@@ -100,7 +100,7 @@ class Buffer:
         self.head = 0  # the sequence number of queue[0]: events ever taken from the queue
         self.retry: deque[tuple[Item, int]] = deque()  # taken, put back: sent first
         self.in_flight: Taken | None = None  # at most one batch: one drainer at a time
-        self.spilling: Taken | None = None  # taken for the spool, not yet written
+        self.spilling: list[Taken] = []  # taken for the spool, not yet booked (2 may overlap)
         self.waiters: list[Waiter] = []
         self.ledger = Ledger()
         self.on_error = on_error
@@ -186,33 +186,40 @@ class Buffer:
         The items stay counted as pending until :meth:`book_spill_locked`.
         """
         with self.lock:
-            self.spilling = taken = self.take_locked()
+            taken = self.take_locked()
+            self.spilling.append(taken)
         return taken
 
     def pending_before_locked(self, target: int) -> list[Item]:
         """The pending events numbered below ``target``, oldest first."""
         found: list[Item] = []
-        for taken in (self.in_flight, self.spilling):
-            if taken is not None:
-                found += [taken.items[i] for i in range(len(taken)) if taken.seq(i) < target]
+        for taken in self._taken():
+            found += [taken.items[i] for i in range(len(taken)) if taken.seq(i) < target]
         found += [item for item, seq in self.retry if seq < target]
         found += islice(self.queue, max(0, target - self.head))  # in C: appends wait
         return found
 
     def lowest_pending_locked(self) -> int:
         low = [self.head]  # the queue's front, or the next event's number when it is empty
-        for taken in (self.in_flight, self.spilling):
-            if taken is not None and len(taken):
-                low.append(taken.seq(0))
+        low += [taken.seq(0) for taken in self._taken() if len(taken)]
         if self.retry:
-            low.append(self.retry[0][1])
+            low.append(self.retry[0][1])  # retry is kept in order (requeue_locked)
         return min(low)
+
+    def _taken(self) -> list[Taken]:
+        """The batches out of the queues: the one in flight and those being spilled."""
+        return [*self.spilling, *([self.in_flight] if self.in_flight is not None else [])]
 
     def requeue_locked(self, taken: Taken, indices: Iterable[int]) -> list[Item]:
         """Put the taken events at ``indices`` back at the front, in order, keeping the
         bound; returns their items."""
         pairs = taken.pairs(indices)
-        self.retry.extendleft(reversed(pairs))
+        retry = self.retry
+        if pairs and retry and pairs[-1][1] > retry[0][1]:
+            # A spill and a batch in flight came back in the other order: merge by number.
+            self.retry = deque(sorted((*pairs, *retry), key=lambda pair: pair[1]))
+        else:
+            retry.extendleft(reversed(pairs))  # the usual case: older than all put back so far
         over = self.queued() - self.hard_cap
         if over > 0:
             self.overflow_locked(over)
@@ -284,21 +291,29 @@ class Buffer:
                 ledger.drop(reason)
 
     def book_spill_locked(
-        self, unencodable: list[int], written: list[int], spooled: int, dropped: int, evicted: int
+        self,
+        taken: Taken,
+        unencodable: list[int],
+        written: list[int],
+        result: tuple[int, int, int],
     ) -> None:
-        """Book a spill of :attr:`spilling`: ``unencodable`` and ``written`` (indices)
-        left memory, written ones spooled or dropped for lack of room."""
-        taken, self.spilling = self.spilling, None
-        ledger = self.ledger
+        """Book the spill of ``taken`` (from :meth:`take_all`): the events at ``unencodable``
+        and ``written`` (indices) left memory; ``result`` is (spooled, dropped, evicted)."""
+        self.spilling.remove(taken)
         if unencodable:
-            ledger.drop("unencodable", len(unencodable))
-        if taken is not None:
-            for index in (*unencodable, *written):
-                self.mark_lost_locked(taken.seq(index))  # not delivered by this process
-        ledger.spooled += spooled
+            self.ledger.drop("unencodable", len(unencodable))
+        for index in (*unencodable, *written):
+            self.mark_lost_locked(taken.seq(index))  # not delivered by this process
+        spooled, dropped, evicted = result
+        self.ledger.spooled += spooled
+        self.book_eviction_locked(dropped, evicted)
+
+    def book_eviction_locked(self, dropped: int, evicted: int) -> None:
+        """Events the spool dropped for lack of room: ``dropped`` new, ``evicted`` older
+        spooled ones (counted as recovered, then dropped)."""
         if dropped or evicted:
-            ledger.drop("spool_full", dropped + evicted)
-        ledger.recovered += evicted  # older spooled events taken out to make room
+            self.ledger.drop("spool_full", dropped + evicted)
+        self.ledger.recovered += evicted
 
     def note_error(self, message: str, when: float) -> None:
         with self.lock:
@@ -348,11 +363,9 @@ class Buffer:
 
     def snapshot_locked(self, spool_bytes: int, backing_off_until: float | None) -> DeliveryStats:
         queued = len(self.queue)  # read once: tracking calls append without the lock
-        in_flight = len(self.in_flight) if self.in_flight is not None else 0
-        spilling = len(self.spilling) if self.spilling is not None else 0
         return self.ledger.snapshot(
             tracked=self.head + queued,
-            pending=queued + len(self.retry) + in_flight + spilling,
+            pending=queued + len(self.retry) + sum(len(taken) for taken in self._taken()),
             spool_bytes=spool_bytes,
             backing_off_until=backing_off_until,
         )

@@ -286,6 +286,9 @@ class Sender:
         buffer = self._buffer
         if self._spooler is not None:
             with buffer.lock:
+                # From now on a late outcome of the batch in flight is not booked: it is
+                # spooled here (and if it did arrive, the API de-duplicates it).
+                self._abandoned = True
                 buffer.requeue_in_flight_locked()
             self._spill("that could not be delivered before exit")
         self._abandoned = True

@@ -207,7 +207,8 @@ class SpoolDriver:
         written = kept[: result.attempted]
         with buffer.lock:
             bad = [index for index, _, _ in unencodable.lost]
-            buffer.book_spill_locked(bad, written, result.spooled, result.dropped, result.evicted)
+            booked = (result.spooled, result.dropped, result.evicted)
+            buffer.book_spill_locked(taken, bad, written, booked)
             if result.failed:
                 buffer.stop_spooling_locked()
                 buffer.requeue_locked(taken, kept[result.attempted :])
@@ -256,7 +257,7 @@ class SpoolDriver:
             with self._buffer.lock:
                 self._buffer.book_recovery_locked(outcome, damaged, time.time())
                 if rewrite.evicted:
-                    self._buffer.book_spill_locked([], [], 0, 0, rewrite.evicted)
+                    self._buffer.book_eviction_locked(0, rewrite.evicted)
             # Spooled events have no on_error of ours: (event, None) says so.
             self._reporter.lost(events, [(event, None) for event in events], outcome)
             if damaged:

@@ -326,3 +326,48 @@ def test_a_sender_thread_that_stops_when_idle_never_strands_an_event(
         thread.join()
     assert len(server.wait_for(800, timeout=30)) == 800  # no flush() called
     assert server.stats["duplicates"] == 0
+
+
+@pytest.mark.usefixtures("fine_switching")
+def test_threads_through_a_failing_api_and_a_full_buffer_keep_the_ledger_exact(
+    server: DevServer, make_client: Callable[..., Ripples]
+) -> None:
+    """8 threads track through a small buffer while half the batches fail: every snapshot
+    balances, pending never passes the cap by more than the racing appenders, and in the end
+    tracked == delivered + dropped, with nothing stored twice."""
+    client = make_client(
+        max_buffer_size=40, max_queue_size=7, max_batch_size=5, max_retries=0, flush_interval=0.05
+    )
+    server.fail_rate = 0.5
+    stop = threading.Event()
+    problems: list[str] = []
+
+    def monitor() -> None:
+        while not stop.is_set():
+            stats = client.stats()
+            if not stats.balanced:
+                problems.append(f"unbalanced: {stats}")
+            if stats.pending > 40 + 8:
+                problems.append(f"pending {stats.pending} past the cap")
+
+    def work(n: int) -> None:
+        for i in range(400):
+            client.track("did", f"user{n}", seq=i)
+
+    watcher = threading.Thread(target=monitor)
+    watcher.start()
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    server.fail_rate = 0.0
+    client.close(timeout=20)  # a shutdown path: ignores the backoff
+    stop.set()
+    watcher.join()
+    assert not problems, problems[:3]
+    stats = client.stats()
+    assert stats.pending == 0 and stats.balanced
+    assert stats.tracked == 3200 == stats.delivered + stats.dropped
+    assert server.stats["duplicates"] == 0
+    assert len({e["$event_id"] for e in server.events()}) == stats.delivered
