@@ -106,7 +106,9 @@ def section(b: Any) -> None:
                 runs.setdefault(sdk, []).append(r)
             if b.wanted("ripples"):  # the interpreter's floor, in the same round
                 log(f"contention: round {rep + 1}/{reps} floor (a no-op Python function)")
-                params = {"per_thread": per, "threads": threads}
+                # 5x the calls: a no-op is ~5x faster than a track(), and the run must last
+                # as many switch intervals as ours (5,000 no-op calls fit in one: no switch).
+                params = {"per_thread": per * 5, "threads": threads}
                 r = b.worker(
                     "floor",
                     "contention",
@@ -198,7 +200,8 @@ def section(b: Any) -> None:
     if floor:
         print(
             "floor: the same 8 threads calling a Python function that takes track()'s arguments"
-            f" and keeps them: worst call {median_of(floor, 'max_ms'):.1f} ms (median over rounds),"
+            f" and keeps them ({per * 5:,} calls each, so that the run lasts about as long as"
+            f" ours): worst call {median_of(floor, 'max_ms'):.1f} ms (median over rounds),"
             f" p99 {median_of(floor, 'p99_us'):.2f} µs. A call the interpreter switches away from"
             f" waits out other threads' switch intervals ({sys.getswitchinterval() * 1e3:g} ms"
             " each), whatever it does."
