@@ -22,6 +22,15 @@ from ripples.dev import DevServer
 from ..conftest import TEST_KEY
 
 
+def _run_threads(work: Callable[[int], None], count: int) -> None:
+    """Run ``work(0)`` ... ``work(count - 1)`` in as many threads, and wait for them all."""
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def test_eight_threads_on_one_client(server: DevServer, client: Ripples) -> None:
     visitors = [str(uuid.uuid4()) for _ in range(8)]
 
@@ -30,11 +39,7 @@ def test_eight_threads_on_one_client(server: DevServer, client: Ripples) -> None
             for i in range(500):
                 client.track("did", f"user{n}", seq=i)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _run_threads(work, 8)
     assert client.flush(timeout=30)
     events = server.wait_for(4000, timeout=30)
     assert len({e["$event_id"] for e in events}) == 4000
@@ -258,11 +263,7 @@ def test_threads_crossing_the_batch_trigger_lose_and_repeat_nothing(
         for i in range(300):
             client.track("did", f"user{n}", seq=i)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _run_threads(work, 8)
     assert client.flush(timeout=30)
     events = server.wait_for(2400, timeout=30)
     assert len({e["$event_id"] for e in events}) == 2400 and server.stats["duplicates"] == 0
@@ -319,11 +320,7 @@ def test_a_sender_thread_that_stops_when_idle_never_strands_an_event(
             if i % 10 == 0:
                 time.sleep(0.002)  # gaps, so the thread goes idle and stops, often
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _run_threads(work, 4)
     assert len(server.wait_for(800, timeout=30)) == 800  # no flush() called
     assert server.stats["duplicates"] == 0
 
@@ -356,11 +353,7 @@ def test_threads_through_a_failing_api_and_a_full_buffer_keep_the_ledger_exact(
 
     watcher = threading.Thread(target=monitor)
     watcher.start()
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _run_threads(work, 8)
     server.fail_rate = 0.0
     client.close(timeout=20)  # a shutdown path: ignores the backoff
     stop.set()
