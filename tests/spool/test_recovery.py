@@ -275,9 +275,9 @@ def test_a_hanging_api_does_not_stop_the_spill(collector: DevServer, tmp_path: P
     for i in range(50):
         client.revenue(1.0, "user_hang", transaction_id=f"hang_{i}")
     # The first batch of 10 is retried (almost) forever; the 40 behind it reach the disk.
-    wait_until(lambda: _spooled_events(collector, spool) >= 40, timeout=20, what="the spill")
-    stats = client.stats()
-    assert stats.balanced and stats.spooled >= 40
+    # Waiting on the ledger, not the directory: a spill is booked just after its write.
+    wait_until(lambda: client.stats().spooled >= 40, timeout=20, what="the spill")
+    assert _spooled_events(collector, spool) >= 40 and client.stats().balanced
     collector.hang = False
     client.close(timeout=10)
     recovering = Ripples(KEY, base_url=collector.url, spool_dir=spool)
