@@ -32,7 +32,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -295,21 +295,29 @@ def render(rows: list[dict[str, Any]], rounds: int, requests: int) -> str:
         f"integration (a) vs a no-op middleware (b), {requests:,} keep-alive requests per run "
         f"with a _rpl_vid cookie, paired a/b in each of {rounds} rounds (median; spread of a - b)"
     )
-    body = table(
-        ["server", "case", "a µs/req", "b µs/req", "a - b µs", "spread", "target µs"],
-        [
-            [
-                r["server"],
-                r["case"],
-                r["ripples_us"],
-                r["noop_us"],
-                r["cost_us"],
-                spread(r["diffs"]),
-                f"<= {r['limit_us']:g}",
-            ]
-            for r in rows
+    return middleware_table(
+        head,
+        ["server", "case", "a µs/req", "b µs/req", "a - b µs", "spread"],
+        rows,
+        lambda r: [
+            r["server"],
+            r["case"],
+            r["ripples_us"],
+            r["noop_us"],
+            r["cost_us"],
+            spread(r["diffs"]),
         ],
     )
+
+
+def middleware_table(
+    head: str,
+    headers: list[str],
+    rows: list[dict[str, Any]],
+    cells: Callable[[dict[str, Any]], list[Any]],
+) -> str:
+    """Tables D, E and F: ``head``, then a row of ``cells(r)`` and its target per case."""
+    body = table([*headers, "target µs"], [[*cells(r), f"<= {r['limit_us']:g}"] for r in rows])
     return f"{head}\n{body}"
 
 

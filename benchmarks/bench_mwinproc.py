@@ -40,8 +40,13 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from _peer_sink import PeerSink  # noqa: E402
-from _report import log, spread, table  # noqa: E402
-from bench_mwcpu import CASES, FRAMEWORKS, LIMITS  # noqa: E402  (the same cases and targets)
+from _report import log, spread  # noqa: E402
+from bench_mwcpu import (  # noqa: E402  (the same cases, targets and tables)
+    CASES,
+    FRAMEWORKS,
+    LIMITS,
+    middleware_table,
+)
 
 LABELS = {"asgi": "Starlette (ASGI)", "django": "Django (WSGI)", "flask": "Flask (WSGI)"}
 CHILD = HERE / "_mw_inproc.py"
@@ -147,21 +152,18 @@ def render_cpu(rows: list[dict[str, Any]], rounds: int, requests: int) -> str:
         f"ripples integration (a) vs no-op middleware (b), {requests:,} requests per slice, "
         f"{rounds} paired rounds (median; spread of a - b)"
     )
-    body = table(
-        ["framework", "case", "b µs/req", "a - b µs", "spread", "target µs"],
-        [
-            [
-                LABELS[r["framework"]],
-                r["case"],
-                r["noop_us"],
-                r["cost_us"],
-                spread(r["diffs"]),
-                f"<= {r['limit_us']:g}",
-            ]
-            for r in rows
+    return middleware_table(
+        head,
+        ["framework", "case", "b µs/req", "a - b µs", "spread"],
+        rows,
+        lambda r: [
+            LABELS[r["framework"]],
+            r["case"],
+            r["noop_us"],
+            r["cost_us"],
+            spread(r["diffs"]),
         ],
     )
-    return f"{head}\n{body}"
 
 
 def render_instructions(rows: list[dict[str, Any]], requests: int) -> str:
@@ -172,30 +174,19 @@ def render_instructions(rows: list[dict[str, Any]], requests: int) -> str:
         "rows overstate the sending: the one-event target is judged as the tracks-nothing "
         "figure plus the all-in cost per event of section A"
     )
-    body = table(
-        [
-            "framework",
-            "case",
-            "a instr/req",
-            "b instr/req",
-            "a - b instr",
-            "a - b ≈ µs",
-            "target µs",
-        ],
-        [
-            [
-                LABELS[r["framework"]],
-                r["case"],
-                round(r["ripples_instructions"]),
-                round(r["noop_instructions"]),
-                round(r["extra_instructions"]),
-                r["cost_us"],
-                f"<= {r['limit_us']:g}",
-            ]
-            for r in rows
+    return middleware_table(
+        head,
+        ["framework", "case", "a instr/req", "b instr/req", "a - b instr", "a - b ≈ µs"],
+        rows,
+        lambda r: [
+            LABELS[r["framework"]],
+            r["case"],
+            round(r["ripples_instructions"]),
+            round(r["noop_instructions"]),
+            round(r["extra_instructions"]),
+            r["cost_us"],
         ],
     )
-    return f"{head}\n{body}"
 
 
 def has_callgrind() -> bool:

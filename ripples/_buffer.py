@@ -39,10 +39,6 @@ from ._report import ErrorCallback, logger
 Item = Union[dict[str, Any], tuple[dict[str, Any], ErrorCallback]]
 
 
-def event_of(item: Item) -> dict[str, Any]:
-    return item if type(item) is dict else item[0]  # type: ignore[index]
-
-
 class Waiter:
     """A flush() or close() waiting for every event with a sequence number below ``target``."""
 
@@ -75,9 +71,6 @@ class Taken:
     def seq(self, index: int) -> int:
         retried = self.retried
         return retried[index] if index < len(retried) else self.base + index - len(retried)
-
-    def pairs(self, indices: Iterable[int]) -> list[tuple[Item, int]]:
-        return [(self.items[i], self.seq(i)) for i in indices]
 
 
 class Buffer:
@@ -213,7 +206,7 @@ class Buffer:
     def requeue_locked(self, taken: Taken, indices: Iterable[int]) -> list[Item]:
         """Put the taken events at ``indices`` back at the front, in order, keeping the
         bound; returns their items."""
-        pairs = taken.pairs(indices)
+        pairs = [(taken.items[i], taken.seq(i)) for i in indices]
         retry = self.retry
         if pairs and retry and pairs[-1][1] > retry[0][1]:
             # A spill and a batch in flight came back in the other order: merge by number.
